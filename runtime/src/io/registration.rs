@@ -1,0 +1,217 @@
+use std::future::Future;
+use std::io;
+use std::os::fd::RawFd;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{ready, Context, Poll};
+
+use super::scheduled_io::{Direction, ReadyEvent, ScheduledIo};
+use crate::runtime::Handle;
+
+/// An fd registered with the netpoller: once, edge-triggered, for reading and writing.
+///
+/// This is the building block of the sockets (tokio calls it `Registration`, Go `pollDesc`).
+/// The usual pattern is optimistic, as Go's: try the syscall; on `EAGAIN`, clear the readiness
+/// seen *before* the syscall and wait for the next event. [`poll_io`](Self::poll_io) does exactly
+/// that. Readiness is a hint: a wake-up can be spurious, so always retry the syscall.
+///
+/// The registration does not own the fd. Its owner must drop the registration (which
+/// deregisters) before closing the fd.
+///
+/// ```
+/// use std::os::fd::AsRawFd;
+/// use netpoll_runtime::io::{Direction, Registration};
+///
+/// # netpoll_runtime::runtime::Runtime::new().unwrap().block_on(async {
+/// let (a, b) = std::os::unix::net::UnixStream::pair().unwrap();
+/// a.set_nonblocking(true).unwrap();
+/// let reg = Registration::new(a.as_raw_fd()).unwrap();
+/// std::io::Write::write_all(&mut &b, b"hi").unwrap();
+/// let mut buf = [0u8; 2];
+/// let n = std::future::poll_fn(|cx| reg.poll_io(cx, Direction::Read, || std::io::Read::read(&mut &a, &mut buf))).await.unwrap();
+/// assert_eq!(&buf[..n], b"hi");
+/// drop(reg); // deregister before `a` closes
+/// # });
+/// ```
+pub struct Registration {
+    handle: Handle,
+    io: Arc<ScheduledIo>,
+    fd: RawFd,
+    deregistered: bool,
+}
+
+impl Registration {
+    /// Registers `fd` (which must be non-blocking) with the current runtime's netpoller.
+    ///
+    /// Fails with an error (no panic) when called outside a runtime.
+    pub fn new(fd: RawFd) -> io::Result<Registration> {
+        let handle = Handle::try_current().map_err(io::Error::other)?;
+        Registration::new_with_handle(fd, &handle)
+    }
+
+    /// Registers `fd` with the netpoller of `handle`'s runtime.
+    pub fn new_with_handle(fd: RawFd, handle: &Handle) -> io::Result<Registration> {
+        let io = handle.shared.driver.register(fd)?;
+        Ok(Registration {
+            handle: handle.clone(),
+            io,
+            fd,
+            deregistered: false,
+        })
+    }
+
+    /// The runtime this registration belongs to.
+    pub fn handle(&self) -> &Handle {
+        &self.handle
+    }
+
+    /// Ready to read (or the peer closed), or `Pending` with the task's waker stored.
+    pub fn poll_read_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<ReadyEvent>> {
+        self.io.poll_ready(Direction::Read, cx)
+    }
+
+    /// Ready to write (or the peer closed), or `Pending` with the task's waker stored.
+    pub fn poll_write_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<ReadyEvent>> {
+        self.io.poll_ready(Direction::Write, cx)
+    }
+
+    /// Either direction, by value.
+    pub fn poll_ready(
+        &self,
+        direction: Direction,
+        cx: &mut Context<'_>,
+    ) -> Poll<io::Result<ReadyEvent>> {
+        self.io.poll_ready(direction, cx)
+    }
+
+    /// The current readiness of `direction`, without waiting.
+    pub fn readiness(&self, direction: Direction) -> ReadyEvent {
+        self.io.snapshot(direction)
+    }
+
+    /// Forgets the readiness in `event` after an `EAGAIN`, unless a newer event has arrived.
+    pub fn clear_readiness(&self, event: ReadyEvent) {
+        self.io.clear_readiness(event)
+    }
+
+    /// Waits until the fd is readable. Any number of tasks may wait at once.
+    ///
+    /// # Cancel safety
+    /// Cancel safe: dropping the future only removes its waiter.
+    pub async fn readable(&self) -> io::Result<ReadyEvent> {
+        Readiness {
+            io: &self.io,
+            direction: Direction::Read,
+            key: None,
+        }
+        .await
+    }
+
+    /// Waits until the fd is writable. Any number of tasks may wait at once.
+    ///
+    /// # Cancel safety
+    /// Cancel safe: dropping the future only removes its waiter.
+    pub async fn writable(&self) -> io::Result<ReadyEvent> {
+        Readiness {
+            io: &self.io,
+            direction: Direction::Write,
+            key: None,
+        }
+        .await
+    }
+
+    /// Runs the non-blocking operation `f` until it does not return `WouldBlock`, parking the
+    /// task on `direction`'s readiness in between (Go's `fd.pd.waitRead` loop).
+    pub fn poll_io<R>(
+        &self,
+        cx: &mut Context<'_>,
+        direction: Direction,
+        mut f: impl FnMut() -> io::Result<R>,
+    ) -> Poll<io::Result<R>> {
+        // A hang-up flag that the syscall contradicts (EAGAIN although "closed") must not spin
+        // the worker: after a few rounds, yield and let the task be polled again later.
+        for _ in 0..32 {
+            let seen = self.io.snapshot(direction);
+            if self.io.is_shutdown() {
+                return Poll::Ready(Err(io::Error::other("netpoll registration is gone")));
+            }
+            match f() {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    self.io.clear_readiness(seen);
+                    ready!(self.io.poll_ready(direction, cx))?;
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                res => return Poll::Ready(res),
+            }
+        }
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    }
+
+    /// Runs `f` once: `WouldBlock` clears the readiness it raced with and is returned as is.
+    pub fn try_io<R>(
+        &self,
+        direction: Direction,
+        f: impl FnOnce() -> io::Result<R>,
+    ) -> io::Result<R> {
+        let seen = self.io.snapshot(direction);
+        let res = f();
+        if matches!(&res, Err(e) if e.kind() == io::ErrorKind::WouldBlock) {
+            self.io.clear_readiness(seen);
+        }
+        res
+    }
+
+    /// Waits for readiness of `direction` and then runs `f` (retrying on `WouldBlock`).
+    pub async fn async_io<R>(
+        &self,
+        direction: Direction,
+        mut f: impl FnMut() -> io::Result<R>,
+    ) -> io::Result<R> {
+        std::future::poll_fn(|cx| self.poll_io(cx, direction, &mut f)).await
+    }
+
+    /// Deregisters now instead of on drop, reporting the error if any.
+    pub fn deregister(mut self) -> io::Result<()> {
+        self.deregistered = true;
+        self.handle.shared.driver.deregister(self.fd, &self.io)
+    }
+}
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        if !self.deregistered {
+            // The fd may already be gone (EBADF) if its owner broke the drop order; nothing to
+            // report from a destructor.
+            let _ = self.handle.shared.driver.deregister(self.fd, &self.io);
+        }
+    }
+}
+
+impl std::fmt::Debug for Registration {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Registration")
+            .field("fd", &self.fd)
+            .finish()
+    }
+}
+
+struct Readiness<'a> {
+    io: &'a ScheduledIo,
+    direction: Direction,
+    key: Option<usize>,
+}
+
+impl Future for Readiness<'_> {
+    type Output = io::Result<ReadyEvent>;
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        this.io.poll_ready_waiter(this.direction, &mut this.key, cx)
+    }
+}
+
+impl Drop for Readiness<'_> {
+    fn drop(&mut self) {
+        self.io.remove_waiter(&mut self.key);
+    }
+}

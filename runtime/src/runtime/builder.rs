@@ -1,0 +1,220 @@
+use std::fmt;
+use std::io;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::Runtime;
+use crate::scheduler::{Config, Shared};
+
+/// Configures and builds a [`Runtime`], like `tokio::runtime::Builder`.
+///
+/// ```
+/// let rt = netpoll_runtime::runtime::Builder::new_multi_thread()
+///     .worker_threads(2)
+///     .thread_name("my-worker")
+///     .enable_all()
+///     .build()
+///     .unwrap();
+/// assert_eq!(rt.block_on(async { 1 + 1 }), 2);
+/// ```
+pub struct Builder {
+    current_thread: bool,
+    worker_threads: Option<usize>,
+    thread_name: Arc<dyn Fn() -> String + Send + Sync>,
+    stack_size: Option<usize>,
+    max_blocking_threads: usize,
+    keep_alive: Duration,
+    global_queue_interval: u32,
+    event_interval: u32,
+    sysmon: bool,
+    long_poll_threshold: Duration,
+    max_handoff_threads: Option<usize>,
+    log_long_polls: bool,
+}
+
+impl Builder {
+    /// A builder for the multi-thread, work-stealing flavour.
+    pub fn new_multi_thread() -> Builder {
+        Builder {
+            current_thread: false,
+            worker_threads: None,
+            thread_name: Arc::new(|| "netpoll-worker".to_string()),
+            stack_size: None,
+            max_blocking_threads: 512,
+            keep_alive: Duration::from_secs(10),
+            global_queue_interval: 61,
+            event_interval: 61,
+            sysmon: true,
+            long_poll_threshold: Duration::from_millis(10),
+            max_handoff_threads: None,
+            log_long_polls: true,
+        }
+    }
+
+    /// A builder for the current-thread flavour: tasks run on the thread in `block_on`.
+    pub fn new_current_thread() -> Builder {
+        Builder {
+            current_thread: true,
+            ..Builder::new_multi_thread()
+        }
+    }
+
+    /// Number of worker threads. Default: the `NETPOLL_WORKERS` environment variable, else the
+    /// number of cores.
+    ///
+    /// # Panics
+    /// If `n` is 0.
+    pub fn worker_threads(&mut self, n: usize) -> &mut Self {
+        assert!(n > 0, "worker_threads must be at least 1");
+        self.worker_threads = Some(n);
+        self
+    }
+
+    /// Name of the runtime's threads (default `netpoll-worker`).
+    pub fn thread_name(&mut self, name: impl Into<String>) -> &mut Self {
+        let name = name.into();
+        self.thread_name = Arc::new(move || name.clone());
+        self
+    }
+
+    /// A function naming the runtime's threads.
+    pub fn thread_name_fn<F: Fn() -> String + Send + Sync + 'static>(&mut self, f: F) -> &mut Self {
+        self.thread_name = Arc::new(f);
+        self
+    }
+
+    /// Stack size of the runtime's threads.
+    pub fn thread_stack_size(&mut self, size: usize) -> &mut Self {
+        self.stack_size = Some(size);
+        self
+    }
+
+    /// Cap on blocking-pool threads (default 512).
+    ///
+    /// # Panics
+    /// If `n` is 0.
+    pub fn max_blocking_threads(&mut self, n: usize) -> &mut Self {
+        assert!(n > 0, "max_blocking_threads must be at least 1");
+        self.max_blocking_threads = n;
+        self
+    }
+
+    /// How long an idle blocking-pool thread lives (default 10 s).
+    pub fn thread_keep_alive(&mut self, d: Duration) -> &mut Self {
+        self.keep_alive = d;
+        self
+    }
+
+    /// Every `n` polls a worker takes from the global queue first (default 61).
+    ///
+    /// # Panics
+    /// If `n` is 0.
+    pub fn global_queue_interval(&mut self, n: u32) -> &mut Self {
+        assert!(n > 0, "global_queue_interval must be at least 1");
+        self.global_queue_interval = n;
+        self
+    }
+
+    /// Every `n` polls a worker drains the netpoller and fires due timers (default 61).
+    ///
+    /// # Panics
+    /// If `n` is 0.
+    pub fn event_interval(&mut self, n: u32) -> &mut Self {
+        assert!(n > 0, "event_interval must be at least 1");
+        self.event_interval = n;
+        self
+    }
+
+    /// Runs sysmon (multi-thread flavour; default on). Without it nothing rescues queues stuck
+    /// behind a blocked worker.
+    pub fn sysmon(&mut self, on: bool) -> &mut Self {
+        self.sysmon = on;
+        self
+    }
+
+    /// How long one poll may run before sysmon counts it, logs it, and hands the worker's queue
+    /// to another thread (default 10 ms).
+    pub fn long_poll_threshold(&mut self, d: Duration) -> &mut Self {
+        self.long_poll_threshold = d;
+        self
+    }
+
+    /// How many threads beyond the workers hand-offs may start (default: the worker count).
+    pub fn max_handoff_threads(&mut self, n: usize) -> &mut Self {
+        self.max_handoff_threads = Some(n);
+        self
+    }
+
+    /// Whether sysmon prints one line to stderr per long poll (default on).
+    pub fn log_long_polls(&mut self, on: bool) -> &mut Self {
+        self.log_long_polls = on;
+        self
+    }
+
+    /// Kept for tokio compatibility: I/O and timers are always enabled.
+    pub fn enable_all(&mut self) -> &mut Self {
+        self
+    }
+
+    /// Kept for tokio compatibility: I/O is always enabled.
+    pub fn enable_io(&mut self) -> &mut Self {
+        self
+    }
+
+    /// Kept for tokio compatibility: timers are always enabled.
+    pub fn enable_time(&mut self) -> &mut Self {
+        self
+    }
+
+    /// Builds the runtime and starts its threads.
+    pub fn build(&mut self) -> io::Result<Runtime> {
+        let num_workers = if self.current_thread {
+            1
+        } else {
+            match self.worker_threads {
+                Some(n) => n,
+                None => default_workers()?,
+            }
+        };
+        let config = Config {
+            num_workers,
+            current_thread: self.current_thread,
+            thread_name: self.thread_name.clone(),
+            stack_size: self.stack_size,
+            global_queue_interval: self.global_queue_interval,
+            event_interval: self.event_interval,
+            sysmon: self.sysmon && !self.current_thread,
+            long_poll_threshold: self.long_poll_threshold,
+            max_handoff_threads: self.max_handoff_threads.unwrap_or(num_workers),
+            log_long_polls: self.log_long_polls,
+            max_blocking_threads: self.max_blocking_threads,
+            blocking_keep_alive: self.keep_alive,
+        };
+        Runtime::start(Shared::new(config)?)
+    }
+}
+
+/// `NETPOLL_WORKERS`, or the number of cores.
+fn default_workers() -> io::Result<usize> {
+    match std::env::var("NETPOLL_WORKERS") {
+        Ok(v) => match v.trim().parse::<usize>() {
+            Ok(n) if n > 0 => Ok(n),
+            _ => Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("NETPOLL_WORKERS must be a positive integer, got {v:?}"),
+            )),
+        },
+        Err(_) => Ok(std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)),
+    }
+}
+
+impl fmt::Debug for Builder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Builder")
+            .field("current_thread", &self.current_thread)
+            .field("worker_threads", &self.worker_threads)
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,439 @@
+//! The runtime: [`Builder`], [`Runtime`], [`Handle`], and the free functions [`spawn`] and
+//! [`spawn_blocking`]. Names and signatures follow tokio's, so porting is mostly an import change.
+
+mod builder;
+pub(crate) mod context;
+mod metrics;
+
+use std::fmt;
+use std::future::Future;
+use std::io;
+use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
+use std::sync::Arc;
+use std::task::{Context, Poll, Wake, Waker};
+use std::time::{Duration, Instant};
+
+pub use crate::scheduler::LongPoll;
+pub use builder::Builder;
+pub use metrics::RuntimeMetrics;
+
+use crate::scheduler::{worker, Shared};
+use crate::task::{Cell, Id, JoinHandle, Task};
+
+/// How long dropping a [`Runtime`] waits for its threads before detaching them.
+const DROP_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A netpoll runtime: worker threads, the netpoller, timers, sysmon and the blocking pool.
+///
+/// ```
+/// use netpoll_runtime::runtime::Runtime;
+///
+/// let rt = Runtime::new().unwrap();
+/// let answer = rt.block_on(async {
+///     let task = netpoll_runtime::spawn(async { 40 + 2 });
+///     task.await.unwrap()
+/// });
+/// assert_eq!(answer, 42);
+/// ```
+///
+/// Dropping the runtime shuts it down: tasks are cancelled (their destructors run), threads
+/// are joined (waiting up to 10 s for polls in progress), and the netpoller's fds are closed
+/// once the last [`Handle`] and `JoinHandle` are gone.
+pub struct Runtime {
+    handle: Handle,
+    sysmon: Option<std::thread::JoinHandle<()>>,
+    /// The current-thread flavour's single P is in use by a `block_on`.
+    core_in_use: AtomicBool,
+    shut_down: bool,
+}
+
+impl Runtime {
+    /// A multi-thread runtime with default settings (workers: `NETPOLL_WORKERS` or the number of
+    /// cores).
+    pub fn new() -> io::Result<Runtime> {
+        Builder::new_multi_thread().enable_all().build()
+    }
+
+    pub(crate) fn start(shared: Arc<Shared>) -> io::Result<Runtime> {
+        let mut rt = Runtime {
+            handle: Handle {
+                shared: shared.clone(),
+            },
+            sysmon: None,
+            core_in_use: AtomicBool::new(false),
+            shut_down: false,
+        };
+        if !shared.config.current_thread {
+            for p in 0..shared.config.num_workers {
+                shared.threads.spawn_m(&shared, Some(p))?;
+            }
+            if shared.config.sysmon {
+                let sh = shared.clone();
+                rt.sysmon = Some(
+                    std::thread::Builder::new()
+                        .name("netpoll-sysmon".into())
+                        .spawn(move || crate::scheduler::sysmon::run(sh))?,
+                );
+            }
+        }
+        Ok(rt)
+    }
+
+    /// Runs `future` to completion on the current thread, driving the runtime meanwhile.
+    ///
+    /// On the multi-thread flavour the future runs on this thread while the workers run the
+    /// spawned tasks; on the current-thread flavour this thread also runs the tasks.
+    ///
+    /// # Panics
+    /// When called from inside a runtime (a task, or another `block_on`): that would block a
+    /// thread the runtime needs. Use `.await`, or `spawn_blocking`.
+    pub fn block_on<F: Future>(&self, future: F) -> F::Output {
+        let _guard = context::enter_block_on(&self.handle);
+        let shared = &self.handle.shared;
+        if shared.config.current_thread && !self.core_in_use.swap(true, SeqCst) {
+            struct Release<'a>(&'a AtomicBool);
+            impl Drop for Release<'_> {
+                fn drop(&mut self) {
+                    self.0.store(false, SeqCst);
+                }
+            }
+            let _release = Release(&self.core_in_use);
+            return worker::block_on_current(shared, future);
+        }
+        park_on(future)
+    }
+
+    /// Spawns a task; see [`spawn`].
+    pub fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.handle.spawn(future)
+    }
+
+    /// Runs a blocking closure on the blocking pool; see [`spawn_blocking`].
+    pub fn spawn_blocking<F, R>(&self, f: F) -> JoinHandle<R>
+    where
+        F: FnOnce() -> R + Send + 'static,
+        R: Send + 'static,
+    {
+        self.handle.spawn_blocking(f)
+    }
+
+    /// A handle to this runtime.
+    pub fn handle(&self) -> &Handle {
+        &self.handle
+    }
+
+    /// Makes this runtime the current one for the guard's lifetime (for `spawn`, sockets, timers
+    /// created outside `block_on`).
+    pub fn enter(&self) -> EnterGuard<'_> {
+        self.handle.enter()
+    }
+
+    /// The runtime's counters.
+    pub fn metrics(&self) -> RuntimeMetrics {
+        self.handle.metrics()
+    }
+
+    /// Shuts down, waiting at most `timeout` for threads that are inside a task poll or a
+    /// blocking closure; those still running then are detached.
+    pub fn shutdown_timeout(mut self, timeout: Duration) {
+        self.shutdown(timeout);
+    }
+
+    /// Shuts down without waiting for running polls or blocking closures.
+    pub fn shutdown_background(self) {
+        self.shutdown_timeout(Duration::ZERO)
+    }
+
+    fn shutdown(&mut self, timeout: Duration) {
+        if self.shut_down {
+            return;
+        }
+        self.shut_down = true;
+        let shared = &self.handle.shared;
+        let deadline = Instant::now() + timeout;
+        shared.begin_shutdown();
+        let stuck = shared.threads.join_all(deadline);
+        if let Some(h) = self.sysmon.take() {
+            let _ = h.join();
+        }
+        // Every worker is gone (or stuck in a poll): drop the futures of all other tasks.
+        shared.owned.shutdown_all();
+        drain_queues(shared, stuck > 0);
+        shared.timers.clear();
+        shared.driver.shutdown();
+        shared.blocking.shutdown(deadline);
+        // Tasks cancelled above may have woken others into the queues meanwhile.
+        drain_queues(shared, stuck > 0);
+    }
+}
+
+/// Drops queued task references (they hold the scheduler: a reference cycle otherwise).
+fn drain_queues(shared: &Shared, some_stuck: bool) {
+    loop {
+        match shared.injector.steal() {
+            crossbeam_deque::Steal::Success(t) => drop(t),
+            crossbeam_deque::Steal::Retry => continue,
+            crossbeam_deque::Steal::Empty => break,
+        }
+    }
+    for slot in shared.slots.iter() {
+        if some_stuck && slot.status.in_poll().is_some() {
+            // Its M is stuck inside a poll and still owns the Core.
+            continue;
+        }
+        loop {
+            match slot.stealer.steal() {
+                crossbeam_deque::Steal::Success(t) => drop(t),
+                crossbeam_deque::Steal::Retry => continue,
+                crossbeam_deque::Steal::Empty => break,
+            }
+        }
+        if slot.status.in_poll().is_none() && !some_stuck {
+            // SAFETY: every M has exited (none stuck), so no thread owns this P any more; the
+            // runtime's shutdown is the only code touching it now.
+            let core = unsafe { slot.core.get() };
+            drop(core.lifo.take());
+        }
+    }
+}
+
+impl Drop for Runtime {
+    fn drop(&mut self) {
+        self.shutdown(DROP_TIMEOUT);
+    }
+}
+
+impl fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Runtime")
+            .field("workers", &self.handle.shared.config.num_workers)
+            .field("current_thread", &self.handle.shared.config.current_thread)
+            .finish()
+    }
+}
+
+/// Polls `future` on this thread, sleeping (std park) between wake-ups.
+fn park_on<F: Future>(future: F) -> F::Output {
+    struct ThreadWaker {
+        thread: std::thread::Thread,
+        notified: AtomicBool,
+    }
+    impl Wake for ThreadWaker {
+        fn wake(self: Arc<Self>) {
+            self.wake_by_ref()
+        }
+        fn wake_by_ref(self: &Arc<Self>) {
+            if !self.notified.swap(true, SeqCst) {
+                self.thread.unpark();
+            }
+        }
+    }
+    let tw = Arc::new(ThreadWaker {
+        thread: std::thread::current(),
+        notified: AtomicBool::new(false),
+    });
+    let waker = Waker::from(tw.clone());
+    let mut cx = Context::from_waker(&waker);
+    let mut future = std::pin::pin!(future);
+    loop {
+        if let Poll::Ready(v) = future.as_mut().poll(&mut cx) {
+            return v;
+        }
+        while !tw.notified.swap(false, SeqCst) {
+            std::thread::park();
+        }
+    }
+}
+
+/// A cheap, cloneable reference to a runtime, like `tokio::runtime::Handle`.
+#[derive(Clone)]
+pub struct Handle {
+    pub(crate) shared: Arc<Shared>,
+}
+
+impl Handle {
+    /// The handle of the runtime this thread is in.
+    ///
+    /// # Panics
+    /// Outside a runtime (no task, no `block_on`, no [`Handle::enter`] guard).
+    pub fn current() -> Handle {
+        match Handle::try_current() {
+            Ok(h) => h,
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    /// The handle of the runtime this thread is in, if any.
+    pub fn try_current() -> Result<Handle, TryCurrentError> {
+        context::with_current(Handle::clone)
+    }
+
+    /// Spawns a task onto this runtime.
+    pub fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.shared.spawn(future)
+    }
+
+    /// Runs a blocking closure on this runtime's blocking pool.
+    pub fn spawn_blocking<F, R>(&self, f: F) -> JoinHandle<R>
+    where
+        F: FnOnce() -> R + Send + 'static,
+        R: Send + 'static,
+    {
+        struct BlockingTask<F>(Option<F>);
+        impl<F> Unpin for BlockingTask<F> {}
+        impl<F: FnOnce() -> R, R> Future for BlockingTask<F> {
+            type Output = R;
+            fn poll(mut self: std::pin::Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<R> {
+                let f = self
+                    .0
+                    .take()
+                    .expect("blocking task polled after completion");
+                Poll::Ready(f())
+            }
+        }
+        let cell = Cell::new(BlockingTask(Some(f)), Id::next(), self.shared.clone());
+        let join = JoinHandle::new(cell.clone());
+        let task: Task = cell;
+        if let Err(task) = self.shared.blocking.spawn(&self.shared, task) {
+            task.shutdown();
+        }
+        join
+    }
+
+    /// Runs `future` to completion on this thread (see [`Runtime::block_on`]).
+    ///
+    /// # Panics
+    /// When called from inside a runtime.
+    pub fn block_on<F: Future>(&self, future: F) -> F::Output {
+        let _guard = context::enter_block_on(self);
+        park_on(future)
+    }
+
+    /// Makes this runtime the current one until the guard drops.
+    pub fn enter(&self) -> EnterGuard<'_> {
+        EnterGuard {
+            _guard: context::enter_handle(self),
+            _lifetime: std::marker::PhantomData,
+        }
+    }
+
+    /// The runtime's counters.
+    pub fn metrics(&self) -> RuntimeMetrics {
+        RuntimeMetrics::new(self.shared.clone())
+    }
+}
+
+impl fmt::Debug for Handle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Handle").finish_non_exhaustive()
+    }
+}
+
+/// Returned by [`Handle::enter`]; restores the previous context on drop.
+#[must_use = "the runtime is current only while the guard lives"]
+pub struct EnterGuard<'a> {
+    _guard: context::SetGuard,
+    _lifetime: std::marker::PhantomData<&'a Handle>,
+}
+
+impl fmt::Debug for EnterGuard<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("EnterGuard")
+    }
+}
+
+/// Why [`Handle::try_current`] found no runtime.
+#[derive(Debug)]
+pub struct TryCurrentError {
+    destroyed: bool,
+}
+
+impl TryCurrentError {
+    pub(crate) fn no_context() -> TryCurrentError {
+        TryCurrentError { destroyed: false }
+    }
+    pub(crate) fn thread_local_destroyed() -> TryCurrentError {
+        TryCurrentError { destroyed: true }
+    }
+    /// True if the thread has no runtime context at all.
+    pub fn is_missing_context(&self) -> bool {
+        !self.destroyed
+    }
+    /// True if the thread is exiting and its context is gone.
+    pub fn is_thread_local_destroyed(&self) -> bool {
+        self.destroyed
+    }
+}
+
+impl fmt::Display for TryCurrentError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.destroyed {
+            f.write_str("the netpoll runtime context is gone: this thread is being destroyed")
+        } else {
+            f.write_str(
+                "there is no netpoll runtime in this thread: call this from a task, inside \
+                 `Runtime::block_on`, or while a `Handle::enter()` guard is alive",
+            )
+        }
+    }
+}
+
+impl std::error::Error for TryCurrentError {}
+
+/// Spawns a task onto the current runtime, like `tokio::spawn`.
+///
+/// On a worker thread the task goes into that worker's LIFO slot (it runs next, while the
+/// spawner's data is in cache); from elsewhere it goes to the global queue.
+///
+/// ```
+/// # netpoll_runtime::runtime::Runtime::new().unwrap().block_on(async {
+/// let handles: Vec<_> = (0..10).map(|i| netpoll_runtime::spawn(async move { i * 2 })).collect();
+/// let mut sum = 0;
+/// for h in handles {
+///     sum += h.await.unwrap();
+/// }
+/// assert_eq!(sum, 90);
+/// # });
+/// ```
+///
+/// # Panics
+/// Outside a runtime.
+pub fn spawn<F>(future: F) -> JoinHandle<F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    match context::with_current(|h| h.shared.clone()) {
+        Ok(shared) => shared.spawn(future),
+        Err(e) => panic!("netpoll::spawn: {e}"),
+    }
+}
+
+/// Runs a blocking closure on the current runtime's blocking pool, like
+/// `tokio::task::spawn_blocking`. The pool grows on demand up to its cap (default 512 threads)
+/// and each thread retires after 10 s idle.
+///
+/// ```
+/// # netpoll_runtime::runtime::Runtime::new().unwrap().block_on(async {
+/// let n = netpoll_runtime::spawn_blocking(|| std::fs::read_dir(".").map(|d| d.count()).unwrap_or(0)).await.unwrap();
+/// assert!(n > 0);
+/// # });
+/// ```
+///
+/// # Panics
+/// Outside a runtime.
+pub fn spawn_blocking<F, R>(f: F) -> JoinHandle<R>
+where
+    F: FnOnce() -> R + Send + 'static,
+    R: Send + 'static,
+{
+    Handle::current().spawn_blocking(f)
+}

@@ -1,0 +1,165 @@
+//! Who owns a worker's queue: the P status word, and the sysmon hand-off (Go's `retake`).
+//!
+//! A *P* (processor, Go's word) is a worker's local queue, LIFO slot and counters ([`Core`]).
+//! An *M* is a thread. Normally one M runs one P for its whole life. When the task an M is
+//! polling blocks for longer than a threshold, sysmon takes the P away and gives it to another
+//! M, so the queued tasks, the LIFO slot (tokio #4941) and the timers/I/O they wait for keep
+//! running (tokio's "hostage driver", #4730, #6315).
+//!
+//! ## States (one `AtomicU64` per P: `seq << 2 | tag`; `seq` grows with every poll)
+//! | tag | meaning | who may touch the `Core` |
+//! |---|---|---|
+//! | `OWNED` | an M is running scheduler code for this P (or is parked holding it) | that M only |
+//! | `IN_POLL` | that M is inside task poll number `seq` and promised not to touch the `Core` until it leaves | nobody |
+//! | `RETAKEN` | sysmon took the P from the M stuck in poll `seq` | nobody, until a new M acquires it |
+//!
+//! ## Transitions, and who makes them
+//! | transition | by | how |
+//! |---|---|---|
+//! | `OWNED → IN_POLL(seq+1)` | the owner, before each poll | plain `Release` store: nobody else writes in `OWNED` |
+//! | `IN_POLL(seq) → OWNED(seq)` | the owner, after the poll | CAS; if it fails the P is gone: the M must not touch the `Core` again, hands what it holds to the injector and becomes a spare |
+//! | `IN_POLL(seq) → RETAKEN(seq)` | sysmon, after seeing the same `seq` for longer than the threshold | CAS |
+//! | `RETAKEN(seq) → OWNED(seq+1)` | the M sysmon gave the P to | plain store: it is the only one told |
+//!
+//! Because `seq` grows on every poll and on every acquisition, the stuck M's CAS can never
+//! succeed once sysmon has taken the P, even if the P has since gone through many polls.
+
+use std::sync::atomic::{AtomicU64, Ordering::*};
+
+use crossbeam_deque::Worker;
+
+use crate::loom::UnsafeCell;
+use crate::task::Task;
+
+const OWNED: u64 = 0;
+const IN_POLL: u64 = 1;
+const RETAKEN: u64 = 2;
+const TAG: u64 = 3;
+
+/// A worker's private scheduling state.
+pub(crate) struct Core {
+    pub(crate) local: Worker<Task>,
+    pub(crate) lifo: Option<Task>,
+    pub(crate) lifo_streak: u32,
+    pub(crate) tick: u32,
+    pub(crate) searching: bool,
+    pub(crate) rng: u64,
+}
+
+impl Core {
+    pub(crate) fn new(local: Worker<Task>, seed: u64) -> Core {
+        Core {
+            local,
+            lifo: None,
+            lifo_streak: 0,
+            tick: 0,
+            searching: false,
+            rng: seed | 1,
+        }
+    }
+
+    /// xorshift64: cheap randomness for picking steal victims.
+    pub(crate) fn next_rand(&mut self, n: usize) -> usize {
+        let mut x = self.rng;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.rng = x;
+        (x % n as u64) as usize
+    }
+}
+
+/// The P status word (see the module doc).
+pub(crate) struct Status(AtomicU64);
+
+impl Status {
+    pub(crate) fn new() -> Status {
+        Status(AtomicU64::new(OWNED))
+    }
+
+    /// The owner enters poll `seq`; returns `seq`.
+    pub(crate) fn begin_poll(&self) -> u64 {
+        let seq = (self.0.load(Relaxed) >> 2) + 1;
+        self.0.store(seq << 2 | IN_POLL, Release);
+        seq
+    }
+
+    /// The owner leaves poll `seq`; false if the P was retaken meanwhile.
+    pub(crate) fn end_poll(&self, seq: u64) -> bool {
+        self.0
+            .compare_exchange(seq << 2 | IN_POLL, seq << 2 | OWNED, Acquire, Relaxed)
+            .is_ok()
+    }
+
+    /// The poll the owner is in, if it is in one.
+    pub(crate) fn in_poll(&self) -> Option<u64> {
+        let s = self.0.load(Acquire);
+        (s & TAG == IN_POLL).then_some(s >> 2)
+    }
+
+    /// Sysmon takes the P from the M stuck in poll `seq`.
+    pub(crate) fn try_retake(&self, seq: u64) -> bool {
+        self.0
+            .compare_exchange(seq << 2 | IN_POLL, seq << 2 | RETAKEN, AcqRel, Relaxed)
+            .is_ok()
+    }
+
+    /// The M that was handed a retaken P makes it its own.
+    pub(crate) fn acquire_retaken(&self) {
+        let s = self.0.load(Acquire);
+        debug_assert_eq!(s & TAG, RETAKEN);
+        self.0.store(((s >> 2) + 1) << 2 | OWNED, Release);
+    }
+}
+
+/// The `Core` of one P, whose access the status word arbitrates.
+pub(crate) struct CoreCell(UnsafeCell<Core>);
+
+// SAFETY: the hand-off protocol above gives exactly one thread at a time the right to touch the
+// Core (the M that owns the P in `OWNED` state); ownership moves between threads only through the
+// status word's Release/Acquire edges, so the Core (which is `Send`) is never shared.
+unsafe impl Sync for CoreCell {}
+
+impl CoreCell {
+    pub(crate) fn new(core: Core) -> CoreCell {
+        CoreCell(UnsafeCell::new(core))
+    }
+
+    /// # Safety
+    /// The caller must own the P (status `OWNED` by this thread, per the module doc) and must not
+    /// hold another reference obtained from this cell while the returned one is live.
+    #[allow(clippy::mut_from_ref)]
+    pub(crate) unsafe fn get(&self) -> &mut Core {
+        // SAFETY: guaranteed by the caller, as documented.
+        self.0.with_mut(|p| unsafe { &mut *p })
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retake_beats_a_stuck_poll_and_the_stuck_m_notices() {
+        let s = Status::new();
+        let seq = s.begin_poll();
+        assert_eq!(s.in_poll(), Some(seq));
+        assert!(s.try_retake(seq));
+        s.acquire_retaken();
+        assert!(!s.end_poll(seq), "the stuck M must see its P is gone");
+        // The new owner polls on.
+        let seq2 = s.begin_poll();
+        assert!(seq2 > seq);
+        assert!(!s.try_retake(seq), "a stale seq cannot retake");
+        assert!(s.end_poll(seq2));
+    }
+
+    #[test]
+    fn no_retake_of_an_owned_p() {
+        let s = Status::new();
+        let seq = s.begin_poll();
+        assert!(s.end_poll(seq));
+        assert!(!s.try_retake(seq));
+        assert_eq!(s.in_poll(), None);
+    }
+}

@@ -1,0 +1,313 @@
+//! The work-stealing scheduler: per-worker queues (crossbeam-deque) with a LIFO slot, a global
+//! injector, the idle/search protocol, the netpoller and timers it drains, sysmon, and the P
+//! hand-off.
+//!
+//! Wakes of tasks on a worker thread go to a thread-local buffer that the worker moves into its
+//! own queue (the last one into the LIFO slot) after the poll; wakes from anywhere else go to the
+//! injector and notify one idle worker. See `worker.rs` for the loop, `idle.rs`, `park.rs` and
+//! `handoff.rs` for the protocols.
+
+pub(crate) mod handoff;
+pub(crate) mod idle;
+pub(crate) mod park;
+pub(crate) mod sysmon;
+pub(crate) mod worker;
+
+use std::future::Future;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::*};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crossbeam_deque::{Injector, Stealer};
+use slab::Slab;
+
+use crate::blocking::BlockingPool;
+use crate::io::driver::Driver;
+use crate::loom::Mutex;
+use crate::runtime::context;
+use crate::task::{Cell, Id, JoinHandle, Task};
+use crate::time::TimerQueue;
+use handoff::{CoreCell, Status};
+use idle::Idle;
+use park::Parker;
+
+/// Settings fixed at build time.
+#[derive(Clone)]
+pub(crate) struct Config {
+    pub(crate) num_workers: usize,
+    pub(crate) current_thread: bool,
+    pub(crate) thread_name: Arc<dyn Fn() -> String + Send + Sync>,
+    pub(crate) stack_size: Option<usize>,
+    pub(crate) global_queue_interval: u32,
+    pub(crate) event_interval: u32,
+    pub(crate) sysmon: bool,
+    pub(crate) long_poll_threshold: Duration,
+    pub(crate) max_handoff_threads: usize,
+    pub(crate) log_long_polls: bool,
+    pub(crate) max_blocking_threads: usize,
+    pub(crate) blocking_keep_alive: Duration,
+}
+
+/// Per-worker counters: written by the P's owner only, read by anyone.
+#[derive(Default)]
+pub(crate) struct WorkerMetrics {
+    pub(crate) polls: AtomicU64,
+    pub(crate) steals: AtomicU64,
+    pub(crate) parks: AtomicU64,
+    pub(crate) lifo_hits: AtomicU64,
+    pub(crate) local_schedules: AtomicU64,
+}
+
+impl WorkerMetrics {
+    /// Increments a counter that only this worker writes (no RMW needed).
+    pub(crate) fn bump(c: &AtomicU64, n: u64) {
+        c.store(c.load(Relaxed).wrapping_add(n), Relaxed);
+    }
+}
+
+/// Runtime-wide counters.
+#[derive(Default)]
+pub(crate) struct SharedMetrics {
+    pub(crate) remote_schedules: AtomicU64,
+    pub(crate) driver_wakeups: AtomicU64,
+    pub(crate) sysmon_polls: AtomicU64,
+    pub(crate) handoffs: AtomicU64,
+    pub(crate) handoffs_denied: AtomicU64,
+    pub(crate) long_polls: AtomicU64,
+    pub(crate) spawned: AtomicU64,
+    pub(crate) worst_long_polls: Mutex<Vec<LongPoll>>,
+}
+
+/// One poll that ran past the long-poll threshold, as sysmon saw it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LongPoll {
+    /// The task that was being polled.
+    pub task_id: Id,
+    /// The worker it was polled on.
+    pub worker: usize,
+    /// How long the poll had been running when sysmon last looked.
+    pub duration: Duration,
+}
+
+/// One P: a worker's queue and everything other threads need to see of it.
+pub(crate) struct Slot {
+    pub(crate) status: Status,
+    pub(crate) core: CoreCell,
+    pub(crate) stealer: Stealer<Task>,
+    /// Tasks woken on the P's thread (during a poll, or by the netpoller it drained). The owner
+    /// moves them into its queue after each poll, the last one into the LIFO slot. Being part of
+    /// the P and thread-safe, they travel with a hand-off and can be stolen: a task woken by a
+    /// task that then blocks is never stranded (tokio #4941).
+    pub(crate) runnext: Injector<Task>,
+    pub(crate) parker: Parker,
+    /// Whether the LIFO slot holds a task (for sysmon, which cannot look into the Core).
+    pub(crate) lifo_full: AtomicBool,
+    /// The task being polled now (for sysmon's long-poll report).
+    pub(crate) current_task: AtomicU64,
+    pub(crate) metrics: WorkerMetrics,
+}
+
+/// Everything the runtime's threads share.
+pub(crate) struct Shared {
+    pub(crate) slots: Box<[Slot]>,
+    pub(crate) injector: Injector<Task>,
+    pub(crate) idle: Idle,
+    pub(crate) driver: Driver,
+    pub(crate) timers: TimerQueue,
+    pub(crate) owned: OwnedTasks,
+    pub(crate) blocking: BlockingPool,
+    pub(crate) config: Config,
+    pub(crate) shutdown: AtomicBool,
+    pub(crate) start: Instant,
+    /// When the netpoller was last drained (ns since `start`), for sysmon's 10 ms rule.
+    pub(crate) last_poll: AtomicU64,
+    pub(crate) threads: worker::Threads,
+    pub(crate) sysmon: sysmon::SysmonShared,
+    pub(crate) metrics: SharedMetrics,
+}
+
+impl Shared {
+    pub(crate) fn new(config: Config) -> std::io::Result<Arc<Shared>> {
+        let n = config.num_workers;
+        let seed = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos() as u64)
+            .unwrap_or(0x9E37_79B9_7F4A_7C15);
+        let slots = (0..n)
+            .map(|i| {
+                let local = crossbeam_deque::Worker::new_fifo();
+                let stealer = local.stealer();
+                Slot {
+                    status: Status::new(),
+                    core: CoreCell::new(handoff::Core::new(local, seed.wrapping_mul(i as u64 + 1))),
+                    stealer,
+                    runnext: Injector::new(),
+                    parker: Parker::default(),
+                    lifo_full: AtomicBool::new(false),
+                    current_task: AtomicU64::new(0),
+                    metrics: WorkerMetrics::default(),
+                }
+            })
+            .collect();
+        Ok(Arc::new(Shared {
+            slots,
+            injector: Injector::new(),
+            idle: Idle::new(n),
+            driver: Driver::new()?,
+            timers: TimerQueue::new(),
+            owned: OwnedTasks::new(n),
+            blocking: BlockingPool::new(&config),
+            threads: worker::Threads::new(),
+            sysmon: sysmon::SysmonShared::default(),
+            config,
+            shutdown: AtomicBool::new(false),
+            start: Instant::now(),
+            last_poll: AtomicU64::new(0),
+            metrics: SharedMetrics::default(),
+        }))
+    }
+
+    pub(crate) fn is_shutdown(&self) -> bool {
+        self.shutdown.load(Acquire)
+    }
+
+    /// Records that the netpoller was just drained.
+    pub(crate) fn note_polled(&self) {
+        self.last_poll
+            .store(self.start.elapsed().as_nanos() as u64, Relaxed);
+    }
+
+    /// Spawns a future onto this runtime.
+    pub(crate) fn spawn<F>(self: &Arc<Self>, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        let id = Id::next();
+        let cell = Cell::new(future, id, self.clone());
+        let task: Task = cell.clone();
+        let join = JoinHandle::new(cell.clone());
+        if self
+            .owned
+            .insert(id, task.clone(), |key| cell.set_owned_key(key))
+        {
+            self.metrics.spawned.fetch_add(1, Relaxed);
+            self.schedule(task);
+        } else {
+            // The runtime is shutting down: the task is cancelled before it ever runs.
+            task.shutdown();
+        }
+        join
+    }
+
+    /// Puts a notified task on a run queue.
+    pub(crate) fn schedule(&self, task: Task) {
+        if self.is_shutdown() {
+            // Shutdown cancels every owned task; a queued reference would only pin memory.
+            return;
+        }
+        match context::current_p_of(self) {
+            Some(p) => self.slots[p].runnext.push(task),
+            None => self.inject(task),
+        }
+    }
+
+    /// Pushes onto the global queue and wakes a worker if nobody is looking for work.
+    pub(crate) fn inject(&self, task: Task) {
+        self.metrics.remote_schedules.fetch_add(1, Relaxed);
+        self.injector.push(task);
+        self.notify_parked();
+    }
+
+    /// Wakes one sleeping worker if nobody is searching (see `idle.rs`).
+    pub(crate) fn notify_parked(&self) {
+        if let Some(w) = self.idle.worker_to_notify() {
+            self.slots[w].parker.unpark(self);
+        }
+    }
+
+    /// True if any queue holds work (used before sleeping).
+    pub(crate) fn has_work(&self) -> bool {
+        !self.injector.is_empty()
+            || self
+                .slots
+                .iter()
+                .any(|s| !s.stealer.is_empty() || !s.runnext.is_empty())
+    }
+
+    /// Starts shutting down: new spawns are cancelled, every thread is told to stop.
+    pub(crate) fn begin_shutdown(&self) {
+        self.shutdown.store(true, SeqCst);
+        self.owned.close();
+        for slot in self.slots.iter() {
+            slot.parker.unpark(self);
+        }
+        self.driver.unpark();
+        self.sysmon.notify();
+        self.threads.notify_all();
+    }
+}
+
+/// Every live task of the runtime, so shutdown can drop their futures. Sharded by task id.
+pub(crate) struct OwnedTasks {
+    shards: Box<[Mutex<Slab<Task>>]>,
+    closed: AtomicBool,
+}
+
+impl OwnedTasks {
+    fn new(workers: usize) -> OwnedTasks {
+        let n = (workers * 4).next_power_of_two().max(4);
+        OwnedTasks {
+            shards: (0..n).map(|_| Mutex::new(Slab::new())).collect(),
+            closed: AtomicBool::new(false),
+        }
+    }
+
+    fn shard(&self, id: Id) -> &Mutex<Slab<Task>> {
+        &self.shards[id.as_u64() as usize & (self.shards.len() - 1)]
+    }
+
+    /// Adds a task; false if the runtime is shutting down.
+    fn insert(&self, id: Id, task: Task, set_key: impl FnOnce(usize)) -> bool {
+        let mut shard = self.shard(id).lock();
+        if self.closed.load(Acquire) {
+            return false;
+        }
+        let entry = shard.vacant_entry();
+        set_key(entry.key());
+        entry.insert(task);
+        true
+    }
+
+    pub(crate) fn remove(&self, id: Id, key: usize) {
+        let removed = {
+            let mut shard = self.shard(id).lock();
+            match shard.get(key) {
+                Some(t) if t.id() == id => Some(shard.remove(key)),
+                _ => None,
+            }
+        };
+        // Dropped outside the lock: it may be the last reference.
+        drop(removed);
+    }
+
+    fn close(&self) {
+        self.closed.store(true, SeqCst);
+    }
+
+    /// Cancels every task that is not running (dropping their futures). Tasks still running on
+    /// a stuck thread stay. Returns how many remain.
+    pub(crate) fn shutdown_all(&self) -> usize {
+        for shard in self.shards.iter() {
+            let tasks: Vec<Task> = shard.lock().iter().map(|(_, t)| t.clone()).collect();
+            for t in tasks {
+                t.shutdown();
+            }
+        }
+        self.len()
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.shards.iter().map(|s| s.lock().len()).sum()
+    }
+}

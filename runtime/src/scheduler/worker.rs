@@ -1,0 +1,461 @@
+//! The worker loop (Go's `schedule`/`findRunnable`) and the threads that run it.
+//!
+//! Each iteration: every `event_interval` ticks drain the netpoller without blocking and fire
+//! due timers; every `global_queue_interval` ticks look at the injector first (fairness); then the
+//! LIFO slot (at most `MAX_LIFO_STREAK` times in a row, so two tasks waking each other cannot
+//! starve the queue), the local queue, the injector. Out of work: poll the netpoller with
+//! timeout 0, then steal (from a random victim onward, half a queue at a time), then park — one
+//! parked worker blocks in the netpoller until the next timer, the rest on a condvar.
+
+use std::sync::atomic::Ordering::*;
+use std::sync::Arc;
+use std::task::Waker;
+use std::time::{Duration, Instant};
+
+use crossbeam_deque::Steal;
+use parking_lot::{Condvar, Mutex};
+
+use super::handoff::Core;
+use super::{Shared, WorkerMetrics};
+use crate::runtime::context;
+use crate::task::Task;
+
+/// How many times in a row the LIFO slot may run before the queue gets a turn.
+const MAX_LIFO_STREAK: u32 = 3;
+
+/// Why `run_p` returned.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Exit {
+    /// Sysmon handed the P to another thread while this one was stuck in a poll.
+    Lost,
+    /// The runtime is shutting down.
+    Shutdown,
+    /// The caller's stop condition (current-thread `block_on`: the main future was woken).
+    Stopped,
+}
+
+/// # Safety helper
+/// Returns the Core of P `p`. The caller must own the P (see `handoff.rs`) and not hold another
+/// reference from `core_of` while using this one.
+fn core_of(shared: &Shared, p: usize) -> &mut Core {
+    // SAFETY: every call site is in `run_p` (or `block_on_current`), which runs only while this
+    // thread owns P `p` in `OWNED` state, and re-derives the reference after each poll instead of
+    // holding one across it; no two references from here are live at once.
+    unsafe { shared.slots[p].core.get() }
+}
+
+/// Runs P `p` on the current thread until the P is lost, the runtime shuts down, or `stop()`.
+pub(crate) fn run_p(shared: &Arc<Shared>, p: usize, stop: &dyn Fn() -> bool) -> Exit {
+    let slot = &shared.slots[p];
+    let _worker = context::enter_worker(shared, p);
+    loop {
+        if shared.is_shutdown() {
+            return Exit::Shutdown;
+        }
+        if stop() {
+            return Exit::Stopped;
+        }
+        let task = {
+            let core = core_of(shared, p);
+            core.tick = core.tick.wrapping_add(1);
+            place_runnext(shared, p, core, false);
+            if core.tick % shared.config.event_interval == 0 {
+                maintenance(shared, p);
+            }
+            let t = next_task(shared, core, &slot.metrics);
+            slot.lifo_full.store(core.lifo.is_some(), Relaxed);
+            t
+        };
+        let task = match task {
+            Some(t) => t,
+            None => match find_work(shared, p) {
+                Some(t) => t,
+                None => {
+                    park(shared, p, stop);
+                    continue;
+                }
+            },
+        };
+        // Found work: a searcher stops searching, and if it was the last, wakes another.
+        {
+            let core = core_of(shared, p);
+            if core.searching {
+                core.searching = false;
+                if shared.idle.transition_worker_from_searching() {
+                    shared.notify_parked();
+                }
+            }
+        }
+        slot.current_task.store(task.id().as_u64(), Relaxed);
+        let seq = slot.status.begin_poll();
+        let again = task.run();
+        if !slot.status.end_poll(seq) {
+            // Sysmon gave this P to another thread while we were stuck. What this poll woke is
+            // in the P's runnext, which the new owner (or a thief) takes; only the yielded task
+            // is ours to hand over.
+            if let Some(t) = again {
+                shared.inject(t);
+            }
+            shared.notify_parked();
+            return Exit::Lost;
+        }
+        WorkerMetrics::bump(&slot.metrics.polls, 1);
+        let core = core_of(shared, p);
+        if let Some(t) = again {
+            // Woken during its own poll (yield_now): to the back of the queue, behind whatever
+            // waits in the injector if the local queue is empty (else it would just run again).
+            if core.local.is_empty() {
+                let _ = shared.injector.steal_batch(&core.local);
+            }
+            core.local.push(t);
+        }
+        place_runnext(shared, p, core, true);
+    }
+}
+
+/// Moves tasks woken on this thread into the P: the last one into the LIFO slot when `lifo`
+/// (it was woken by the task that just ran, so its data is hot in cache), the rest to the queue.
+fn place_runnext(shared: &Shared, p: usize, core: &mut Core, lifo: bool) {
+    let slot = &shared.slots[p];
+    if slot.runnext.is_empty() {
+        return;
+    }
+    let mut pushed = 0u64;
+    let mut last: Option<Task> = None;
+    loop {
+        match slot.runnext.steal() {
+            Steal::Success(t) => {
+                if let Some(prev) = last.replace(t) {
+                    core.local.push(prev);
+                    pushed += 1;
+                }
+            }
+            Steal::Retry => continue,
+            Steal::Empty => break,
+        }
+    }
+    let Some(last) = last else { return };
+    WorkerMetrics::bump(&slot.metrics.local_schedules, pushed + 1);
+    if lifo {
+        if let Some(prev) = core.lifo.replace(last) {
+            core.local.push(prev);
+            pushed += 1;
+        }
+        slot.lifo_full.store(true, Relaxed);
+    } else {
+        core.local.push(last);
+        pushed += 1;
+    }
+    if pushed > 0 {
+        shared.notify_parked();
+    }
+}
+
+fn next_task(shared: &Shared, core: &mut Core, metrics: &WorkerMetrics) -> Option<Task> {
+    if core.tick % shared.config.global_queue_interval == 0 {
+        if let Some(t) = steal_one(&shared.injector) {
+            core.lifo_streak = 0;
+            return Some(t);
+        }
+    }
+    if let Some(t) = core.lifo.take() {
+        if core.lifo_streak < MAX_LIFO_STREAK {
+            core.lifo_streak += 1;
+            WorkerMetrics::bump(&metrics.lifo_hits, 1);
+            return Some(t);
+        }
+        // The streak is over: the LIFO task waits its turn at the back of the queue.
+        core.local.push(t);
+    }
+    core.lifo_streak = 0;
+    core.local.pop().or_else(|| loop {
+        match shared.injector.steal_batch_and_pop(&core.local) {
+            Steal::Success(t) => break Some(t),
+            Steal::Empty => break None,
+            Steal::Retry => continue,
+        }
+    })
+}
+
+fn steal_one(injector: &crossbeam_deque::Injector<Task>) -> Option<Task> {
+    loop {
+        match injector.steal() {
+            Steal::Success(t) => return Some(t),
+            Steal::Empty => return None,
+            Steal::Retry => continue,
+        }
+    }
+}
+
+/// Drains the netpoller without blocking (if nobody is blocked in it) and fires due timers;
+/// the tasks they wake land in this P's queue.
+fn maintenance(shared: &Shared, p: usize) -> bool {
+    let mut wake: Vec<Waker> = Vec::new();
+    if let Some(mut events) = shared.driver.try_poller() {
+        shared
+            .driver
+            .poll(&mut events, Some(Duration::ZERO), &mut wake);
+        shared.note_polled();
+    }
+    shared.timers.process(Instant::now(), &mut wake);
+    let found = !wake.is_empty();
+    wake.into_iter().for_each(Waker::wake);
+    let core = core_of(shared, p);
+    place_runnext(shared, p, core, false);
+    found
+}
+
+/// Out of local work: netpoll(0), then steal (as a searcher, if allowed).
+fn find_work(shared: &Shared, p: usize) -> Option<Task> {
+    if maintenance(shared, p) {
+        let core = core_of(shared, p);
+        if let Some(t) = core.local.pop() {
+            return Some(t);
+        }
+    }
+    let core = core_of(shared, p);
+    if !core.searching {
+        if !shared.idle.transition_worker_to_searching() {
+            return None;
+        }
+        core.searching = true;
+    }
+    let n = shared.slots.len();
+    let start = core.next_rand(n);
+    for i in 0..n {
+        let victim = (start + i) % n;
+        if victim == p {
+            continue;
+        }
+        loop {
+            match shared.slots[victim]
+                .stealer
+                .steal_batch_and_pop(&core.local)
+            {
+                Steal::Success(t) => {
+                    WorkerMetrics::bump(&shared.slots[p].metrics.steals, 1);
+                    return Some(t);
+                }
+                Steal::Empty => break,
+                Steal::Retry => continue,
+            }
+        }
+    }
+    loop {
+        match shared.injector.steal_batch_and_pop(&core.local) {
+            Steal::Success(t) => return Some(t),
+            Steal::Empty => return None,
+            Steal::Retry => continue,
+        }
+    }
+}
+
+/// Sleeps until notified, or until I/O or a timer makes a task ready (see `idle.rs`/`park.rs`).
+fn park(shared: &Shared, p: usize, stop: &dyn Fn() -> bool) {
+    let slot = &shared.slots[p];
+    let searching = std::mem::take(&mut core_of(shared, p).searching);
+    shared.idle.transition_worker_to_parked(p, searching);
+    // Re-check after publishing that we sleep (SeqCst fence in the transition): work pushed
+    // before a notifier read the idle state is seen here.
+    if shared.has_work() || shared.is_shutdown() || stop() {
+        if !shared.idle.unpark_worker_by_id(p) {
+            // A notifier popped us concurrently: we count as searching.
+            core_of(shared, p).searching = true;
+        }
+        return;
+    }
+    WorkerMetrics::bump(&slot.metrics.parks, 1);
+    slot.parker.park(shared);
+    if !shared.idle.unpark_worker_by_id(p) {
+        core_of(shared, p).searching = true;
+    }
+    let core = core_of(shared, p);
+    place_runnext(shared, p, core, false);
+}
+
+/// Starts and tracks the runtime's Ms: the workers, and the spares sysmon hands Ps to.
+pub(crate) struct Threads {
+    state: Mutex<ThreadsState>,
+    /// Spares wait here for a P.
+    spare_cv: Condvar,
+    /// Shutdown waits here for `live == 0`.
+    done_cv: Condvar,
+}
+
+#[derive(Default)]
+struct ThreadsState {
+    /// Ps retaken by sysmon, waiting for an M.
+    handoffs: std::collections::VecDeque<usize>,
+    spares_idle: usize,
+    /// Ms alive (workers and spares, stuck ones included).
+    live: usize,
+    handles: Vec<std::thread::JoinHandle<()>>,
+}
+
+impl Threads {
+    pub(crate) fn new() -> Threads {
+        Threads {
+            state: Mutex::new(ThreadsState::default()),
+            spare_cv: Condvar::new(),
+            done_cv: Condvar::new(),
+        }
+    }
+
+    /// Starts an M that runs P `p` (or, with `None`, waits as a spare).
+    pub(crate) fn spawn_m(&self, shared: &Arc<Shared>, p: Option<usize>) -> std::io::Result<()> {
+        let mut st = self.state.lock();
+        st.handles.retain(|h| !h.is_finished());
+        let mut b = std::thread::Builder::new().name((shared.config.thread_name)());
+        if let Some(size) = shared.config.stack_size {
+            b = b.stack_size(size);
+        }
+        let sh = shared.clone();
+        let h = b.spawn(move || m_main(sh, p))?;
+        st.live += 1;
+        st.handles.push(h);
+        Ok(())
+    }
+
+    /// Sysmon's hand-off: retakes P `p` from the M stuck in poll `seq` and gives it to a spare
+    /// (started if needed, within the cap). False if the cap forbids it or the poll ended.
+    pub(crate) fn try_handoff(&self, shared: &Arc<Shared>, p: usize, seq: u64) -> bool {
+        let mut st = self.state.lock();
+        let has_spare = st.spares_idle > st.handoffs.len();
+        let cap = shared.config.num_workers + shared.config.max_handoff_threads;
+        if !has_spare && st.live >= cap {
+            shared.metrics.handoffs_denied.fetch_add(1, Relaxed);
+            return false;
+        }
+        if !shared.slots[p].status.try_retake(seq) {
+            return false;
+        }
+        st.handoffs.push_back(p);
+        if has_spare {
+            self.spare_cv.notify_one();
+            return true;
+        }
+        drop(st);
+        if self.spawn_m(shared, None).is_err() {
+            // No thread could be made: the P waits in `handoffs` for the stuck M to come back.
+            return true;
+        }
+        true
+    }
+
+    /// A spare waits up to `keep_alive` for a retaken P.
+    fn wait_for_p(&self, shared: &Shared, keep_alive: Duration) -> Option<usize> {
+        let mut st = self.state.lock();
+        let deadline = Instant::now() + keep_alive;
+        loop {
+            if let Some(p) = st.handoffs.pop_front() {
+                shared.slots[p].status.acquire_retaken();
+                return Some(p);
+            }
+            if shared.is_shutdown() {
+                return None;
+            }
+            st.spares_idle += 1;
+            let timed_out = self.spare_cv.wait_until(&mut st, deadline).timed_out();
+            st.spares_idle -= 1;
+            if timed_out && st.handoffs.is_empty() {
+                return None;
+            }
+        }
+    }
+
+    fn exited(&self) {
+        let mut st = self.state.lock();
+        st.live -= 1;
+        if st.live == 0 {
+            self.done_cv.notify_all();
+        }
+    }
+
+    pub(crate) fn notify_all(&self) {
+        let _st = self.state.lock();
+        self.spare_cv.notify_all();
+    }
+
+    pub(crate) fn live(&self) -> usize {
+        self.state.lock().live
+    }
+
+    /// Waits until every M has exited or `deadline` passes; joins those that exited.
+    /// Returns the number still alive (stuck in a poll).
+    pub(crate) fn join_all(&self, deadline: Instant) -> usize {
+        let mut st = self.state.lock();
+        while st.live > 0 {
+            if self.done_cv.wait_until(&mut st, deadline).timed_out() {
+                break;
+            }
+        }
+        let handles = std::mem::take(&mut st.handles);
+        let live = st.live;
+        drop(st);
+        for h in handles {
+            if h.is_finished() {
+                let _ = h.join();
+            }
+            // Unfinished ones are detached: they are stuck in a task's poll.
+        }
+        live
+    }
+}
+
+/// An M's life: run its P; if sysmon takes the P, serve as a spare until the keep-alive ends.
+fn m_main(shared: Arc<Shared>, mut p: Option<usize>) {
+    let _rt = context::enter_runtime_thread(&shared);
+    loop {
+        if let Some(pi) = p {
+            if run_p(&shared, pi, &|| false) == Exit::Shutdown {
+                break;
+            }
+        }
+        p = shared.threads.wait_for_p(&shared, Duration::from_secs(10));
+        if p.is_none() {
+            break;
+        }
+    }
+    drop(_rt);
+    shared.threads.exited();
+}
+
+/// The current-thread flavour's `block_on`: the calling thread runs P 0 until `fut` completes.
+pub(crate) fn block_on_current<F: std::future::Future>(shared: &Arc<Shared>, fut: F) -> F::Output {
+    use std::sync::atomic::AtomicBool;
+    use std::task::{Context, Poll, Wake};
+
+    struct MainWaker {
+        woken: AtomicBool,
+        shared: std::sync::Weak<Shared>,
+    }
+    impl Wake for MainWaker {
+        fn wake(self: Arc<Self>) {
+            self.wake_by_ref()
+        }
+        fn wake_by_ref(self: &Arc<Self>) {
+            self.woken.store(true, SeqCst);
+            if let Some(shared) = self.shared.upgrade() {
+                shared.slots[0].parker.unpark(&shared);
+            }
+        }
+    }
+
+    let main = Arc::new(MainWaker {
+        woken: AtomicBool::new(true),
+        shared: Arc::downgrade(shared),
+    });
+    let waker = Waker::from(main.clone());
+    let mut cx = Context::from_waker(&waker);
+    let mut fut = std::pin::pin!(fut);
+    loop {
+        if main.woken.swap(false, SeqCst) {
+            if let Poll::Ready(v) = fut.as_mut().poll(&mut cx) {
+                return v;
+            }
+        }
+        if run_p(shared, 0, &|| main.woken.load(SeqCst)) == Exit::Shutdown {
+            panic!("the netpoll runtime was shut down while `block_on` was running on it");
+        }
+    }
+}

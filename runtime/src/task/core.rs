@@ -1,0 +1,240 @@
+//! The task cell: one allocation holding the state word, the future or its output, and the
+//! JoinHandle's waker. The only `unsafe` of the task system lives here: access to the stage is
+//! granted by the state machine in [`super::state`] (the `RUNNING` holder owns the future; after
+//! `COMPLETE`, the single JoinHandle owns the output).
+
+use std::any::Any;
+use std::future::Future;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
+
+use futures_task::{waker_ref, ArcWake};
+
+use super::state::{Idle, Notify, Run, State};
+use super::{Id, JoinError};
+use crate::loom::{Mutex, UnsafeCell};
+use crate::scheduler::Shared;
+
+/// A type-erased task as the run queues hold it.
+pub(crate) type Task = Arc<dyn RawTask>;
+
+/// What the scheduler can do with a task without knowing its future's type.
+pub(crate) trait RawTask: Send + Sync + 'static {
+    /// Polls the task once (or cancels it). Returns the task if it must be queued again
+    /// (it was woken during the poll, e.g. by `yield_now`).
+    fn run(self: Arc<Self>) -> Option<Task>;
+    /// Drops the future of an idle task during shutdown (no-op if it is running or done).
+    fn shutdown(&self);
+    /// The task id.
+    fn id(&self) -> Id;
+}
+
+/// What a [`JoinHandle`](super::JoinHandle) can do with a task of output `T`.
+pub(crate) trait Join<T>: Send + Sync {
+    fn poll_join(&self, cx: &mut Context<'_>) -> Poll<Result<T, JoinError>>;
+    fn abort(self: Arc<Self>);
+    fn is_finished(&self) -> bool;
+    fn id(&self) -> Id;
+}
+
+enum Stage<F: Future> {
+    Running(F),
+    Finished(Result<F::Output, JoinError>),
+    Consumed,
+}
+
+pub(crate) struct Cell<F: Future> {
+    state: State,
+    id: Id,
+    /// The scheduler that runs this task; wakes go there.
+    sched: Arc<Shared>,
+    /// Key in the scheduler's owned-task list, or `usize::MAX` (blocking tasks are not owned).
+    owned_key: std::sync::atomic::AtomicUsize,
+    stage: UnsafeCell<Stage<F>>,
+    join_waker: Mutex<Option<Waker>>,
+}
+
+// SAFETY: the stage is only touched by the thread holding `RUNNING` (which needs `F: Send` to
+// move the future between threads) or, after `COMPLETE`, by the JoinHandle (which needs
+// `F::Output: Send`); the state word orders those accesses. Everything else is Sync.
+unsafe impl<F: Future + Send> Sync for Cell<F> where F::Output: Send {}
+
+impl<F> Cell<F>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    pub(crate) fn new(future: F, id: Id, sched: Arc<Shared>) -> Arc<Cell<F>> {
+        Arc::new(Cell {
+            state: State::new(),
+            id,
+            sched,
+            owned_key: std::sync::atomic::AtomicUsize::new(usize::MAX),
+            stage: UnsafeCell::new(Stage::Running(future)),
+            join_waker: Mutex::new(None),
+        })
+    }
+
+    pub(crate) fn set_owned_key(&self, key: usize) {
+        self.owned_key
+            .store(key, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Stores the result, publishes `COMPLETE`, wakes the JoinHandle, leaves the owned list.
+    fn complete(&self, result: Result<F::Output, JoinError>) {
+        // SAFETY: we hold `RUNNING` (see module doc), so no one else touches the stage.
+        self.stage
+            .with_mut(|stage| unsafe { *stage = Stage::Finished(result) });
+        self.state.transition_to_complete();
+        if let Some(w) = self.join_waker.lock().take() {
+            w.wake();
+        }
+        let key = self.owned_key.load(std::sync::atomic::Ordering::Relaxed);
+        if key != usize::MAX {
+            self.sched.owned.remove(self.id, key);
+        }
+    }
+
+    /// Drops the future (catching a panic from its destructor) and completes as cancelled.
+    fn cancel(&self) {
+        // SAFETY: we hold `RUNNING` (see module doc).
+        let dropped = self.stage.with_mut(|stage| {
+            catch_unwind(AssertUnwindSafe(|| unsafe { *stage = Stage::Consumed }))
+        });
+        let err = match dropped {
+            Ok(()) => JoinError::cancelled(self.id),
+            Err(p) => JoinError::panic(self.id, p),
+        };
+        self.complete(Err(err));
+    }
+
+    fn poll_future(self: &Arc<Self>) -> Result<Poll<F::Output>, Box<dyn Any + Send>> {
+        let waker = waker_ref(self);
+        let mut cx = Context::from_waker(&waker);
+        // SAFETY: we hold `RUNNING`, so we have exclusive access to the stage; the cell is
+        // heap-allocated in an `Arc` and never moved, so pinning the future in place is sound.
+        self.stage.with_mut(|stage| {
+            catch_unwind(AssertUnwindSafe(|| match unsafe { &mut *stage } {
+                Stage::Running(f) => unsafe { Pin::new_unchecked(f) }.poll(&mut cx),
+                _ => unreachable!("a running task has no future"),
+            }))
+        })
+    }
+}
+
+impl<F> RawTask for Cell<F>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    fn run(self: Arc<Self>) -> Option<Task> {
+        match self.state.transition_to_running() {
+            Run::Skip => None,
+            Run::Cancel => {
+                self.cancel();
+                None
+            }
+            Run::Poll => match self.poll_future() {
+                Ok(Poll::Pending) => match self.state.transition_to_idle() {
+                    Idle::Idle => None,
+                    Idle::Resubmit => Some(self),
+                },
+                Ok(Poll::Ready(out)) => {
+                    // SAFETY: still `RUNNING`: drop the finished future before storing output.
+                    let dropped = self.stage.with_mut(|stage| {
+                        catch_unwind(AssertUnwindSafe(|| unsafe { *stage = Stage::Consumed }))
+                    });
+                    match dropped {
+                        Ok(()) => self.complete(Ok(out)),
+                        Err(p) => self.complete(Err(JoinError::panic(self.id, p))),
+                    }
+                    None
+                }
+                Err(panic) => {
+                    // The future is in an unknown state: drop it, then report the panic.
+                    // SAFETY: still `RUNNING`.
+                    let _ = self.stage.with_mut(|stage| {
+                        catch_unwind(AssertUnwindSafe(|| unsafe { *stage = Stage::Consumed }))
+                    });
+                    self.complete(Err(JoinError::panic(self.id, panic)));
+                    None
+                }
+            },
+        }
+    }
+
+    fn shutdown(&self) {
+        if self.state.transition_to_shutdown() {
+            self.cancel();
+        }
+    }
+
+    fn id(&self) -> Id {
+        self.id
+    }
+}
+
+impl<F> ArcWake for Cell<F>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    fn wake(self: Arc<Self>) {
+        Self::wake_by_ref(&self);
+    }
+
+    fn wake_by_ref(arc_self: &Arc<Self>) {
+        if arc_self.state.transition_to_notified() == Notify::Submit {
+            arc_self.sched.schedule(arc_self.clone());
+        }
+    }
+}
+
+impl<F> Join<F::Output> for Cell<F>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    fn poll_join(&self, cx: &mut Context<'_>) -> Poll<Result<F::Output, JoinError>> {
+        if !self.state.is_complete() {
+            {
+                let mut slot = self.join_waker.lock();
+                match &*slot {
+                    Some(w) if w.will_wake(cx.waker()) => {}
+                    _ => *slot = Some(cx.waker().clone()),
+                }
+            }
+            // Re-check after publishing the waker: `complete` takes the waker after setting
+            // COMPLETE, so either it saw our waker or we see COMPLETE now.
+            if !self.state.is_complete() {
+                return Poll::Pending;
+            }
+        }
+        // SAFETY: COMPLETE was observed with Acquire, so the runner is done with the stage and
+        // its writes are visible; the JoinHandle is the only reader, and `poll_join` takes `&self`
+        // from the one JoinHandle (which is not Clone), so there is no concurrent access.
+        let stage = self
+            .stage
+            .with_mut(|stage| unsafe { std::mem::replace(&mut *stage, Stage::Consumed) });
+        match stage {
+            Stage::Finished(result) => Poll::Ready(result),
+            _ => panic!("JoinHandle polled after it returned Ready"),
+        }
+    }
+
+    fn abort(self: Arc<Self>) {
+        if self.state.set_cancelled() {
+            ArcWake::wake(self);
+        }
+    }
+
+    fn is_finished(&self) -> bool {
+        self.state.is_complete()
+    }
+
+    fn id(&self) -> Id {
+        self.id
+    }
+}

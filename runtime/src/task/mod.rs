@@ -1,0 +1,69 @@
+//! Tasks: the cell and its state machine, JoinHandle, JoinError, and `yield_now`.
+
+pub(crate) mod core;
+mod error;
+mod join;
+pub(crate) mod state;
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+pub use error::JoinError;
+pub use join::{AbortHandle, JoinHandle};
+
+pub(crate) use self::core::{Cell, Task};
+
+/// A task's id, unique among the tasks of this process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Id(u64);
+
+impl Id {
+    pub(crate) fn next() -> Id {
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+        Id(NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
+    }
+
+    pub(crate) fn from_u64(id: u64) -> Id {
+        Id(id)
+    }
+
+    /// The id as a number.
+    pub fn as_u64(&self) -> u64 {
+        self.0
+    }
+}
+
+impl fmt::Display for Id {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// Yields to the scheduler: the task goes to the back of its worker's queue, so others run.
+///
+/// ```
+/// # netpoll_runtime::runtime::Runtime::new().unwrap().block_on(async {
+/// for _ in 0..3 {
+///     netpoll_runtime::task::yield_now().await;
+/// }
+/// # });
+/// ```
+pub async fn yield_now() {
+    struct YieldNow(bool);
+    impl Future for YieldNow {
+        type Output = ();
+        fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+            if self.0 {
+                return Poll::Ready(());
+            }
+            self.0 = true;
+            cx.waker().wake_by_ref();
+            Poll::Pending
+        }
+    }
+    YieldNow(false).await
+}
+
+pub use crate::runtime::{spawn, spawn_blocking};

@@ -1,0 +1,36 @@
+//! # netpoll
+//!
+//! An async runtime built the way Go's runtime does networking: a work-stealing scheduler, a
+//! netpoller (epoll on Linux, kqueue on macOS/FreeBSD) in which every fd is registered once,
+//! edge-triggered, for both directions, and a sysmon thread that drains the poller when nobody
+//! has and hands the queue of a worker stuck in a long poll to another thread.
+//!
+//! The API follows tokio's names, so a tokio program ports mostly by changing imports:
+//!
+//! ```
+//! use std::time::Duration;
+//!
+//! let rt = netpoll::runtime::Runtime::new().unwrap();
+//! rt.block_on(async {
+//!     let task = netpoll::spawn(async {
+//!         netpoll::time::sleep(Duration::from_millis(1)).await;
+//!         "done"
+//!     });
+//!     assert_eq!(task.await.unwrap(), "done");
+//! });
+//! ```
+
+#![warn(missing_docs)]
+
+pub use netpoll_runtime::{runtime, spawn, spawn_blocking, task, time};
+
+/// I/O: the netpoller's readiness API ([`io::Registration`]), traits and `copy`.
+pub mod io {
+    pub use netpoll_io::*;
+}
+
+/// Sockets.
+pub mod net {
+    #[allow(unused_imports)]
+    pub use netpoll_net::*;
+}

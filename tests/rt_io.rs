@@ -1,0 +1,196 @@
+//! The netpoller: readiness on raw fds (EAGAIN, park, wake), many waiters, fd reuse.
+mod support;
+
+use std::io::{Read, Write};
+use std::os::fd::AsRawFd;
+use std::os::unix::net::UnixStream;
+use std::sync::Arc;
+use std::time::Duration;
+
+use netpoll::io::{Direction, Registration};
+use support::{bounded, rt, rt_current};
+
+const LIMIT: Duration = Duration::from_secs(20);
+
+fn pair() -> (UnixStream, UnixStream) {
+    let (a, b) = UnixStream::pair().unwrap();
+    a.set_nonblocking(true).unwrap();
+    b.set_nonblocking(true).unwrap();
+    (a, b)
+}
+
+#[test]
+fn eagain_parks_and_the_event_wakes() {
+    bounded(LIMIT, || {
+        let rt = rt(2);
+        let (a, b) = pair();
+        let b = Arc::new(b);
+        let writer = b.clone();
+        let got = rt.block_on(async move {
+            let reg = Registration::new(a.as_raw_fd()).unwrap();
+            let reader = async {
+                let mut buf = [0u8; 16];
+                let n = std::future::poll_fn(|cx| {
+                    reg.poll_io(cx, Direction::Read, || (&a).read(&mut buf))
+                })
+                .await
+                .unwrap();
+                buf[..n].to_vec()
+            };
+            // Nothing to read yet: the reader must park; the write comes from another thread later.
+            std::thread::spawn(move || {
+                std::thread::sleep(Duration::from_millis(30));
+                (&*writer).write_all(b"wake").unwrap();
+            });
+            let v = reader.await;
+            drop(reg);
+            v
+        });
+        assert_eq!(got, b"wake");
+        drop(b);
+    });
+}
+
+#[test]
+fn backpressure_write_parks_until_the_peer_drains() {
+    bounded(LIMIT, || {
+        let rt = rt_current();
+        let (a, b) = pair();
+        let total = rt.block_on(async move {
+            let reg = Registration::new(a.as_raw_fd()).unwrap();
+            let chunk = vec![7u8; 64 * 1024];
+            let mut written = 0usize;
+            // Fill the socket buffer until EAGAIN, then have a thread drain it.
+            loop {
+                match (&a).write(&chunk) {
+                    Ok(n) => written += n,
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+                    Err(e) => panic!("{e}"),
+                }
+            }
+            let target = written + 1024 * 1024;
+            let drain = std::thread::spawn(move || {
+                let mut b = b;
+                b.set_nonblocking(false).unwrap();
+                let mut buf = vec![0u8; 64 * 1024];
+                let mut got = 0;
+                while got < target {
+                    got += b.read(&mut buf).unwrap();
+                }
+                got
+            });
+            while written < target {
+                let want = (target - written).min(chunk.len());
+                written += std::future::poll_fn(|cx| {
+                    reg.poll_io(cx, Direction::Write, || (&a).write(&chunk[..want]))
+                })
+                .await
+                .unwrap();
+            }
+            drop(reg);
+            drain.join().unwrap()
+        });
+        assert!(total >= 1024 * 1024);
+    });
+}
+
+#[test]
+fn many_waiters_on_one_fd_all_run() {
+    bounded(LIMIT, || {
+        let rt = rt(2);
+        let (a, b) = pair();
+        rt.block_on(async move {
+            let reg = Arc::new(Registration::new(a.as_raw_fd()).unwrap());
+            // Make it not-ready first: drain and observe EAGAIN.
+            let _ = reg.try_io(Direction::Read, || (&a).read(&mut [0u8; 1]));
+            let hs: Vec<_> = (0..100)
+                .map(|_| {
+                    let reg = reg.clone();
+                    netpoll::spawn(async move { reg.readable().await.unwrap().is_ready() })
+                })
+                .collect();
+            netpoll::time::sleep(Duration::from_millis(20)).await;
+            (&b).write_all(b"x").unwrap();
+            for h in hs {
+                assert!(h.await.unwrap());
+            }
+            drop(reg);
+            drop(a);
+        });
+    });
+}
+
+#[test]
+fn peer_close_is_reported_as_closed_readiness() {
+    bounded(LIMIT, || {
+        let rt = rt(1);
+        let (a, b) = pair();
+        rt.block_on(async move {
+            let reg = Registration::new(a.as_raw_fd()).unwrap();
+            let _ = reg.try_io(Direction::Read, || (&a).read(&mut [0u8; 1]));
+            drop(b);
+            let ev = reg.readable().await.unwrap();
+            assert!(ev.is_closed());
+            let n = std::future::poll_fn(|cx| {
+                reg.poll_io(cx, Direction::Read, || (&a).read(&mut [0u8; 8]))
+            })
+            .await
+            .unwrap();
+            assert_eq!(n, 0);
+        });
+    });
+}
+
+#[test]
+fn fd_reuse_after_close_never_wakes_the_old_owner() {
+    // Register fd N, close it (deregister first), let a new socket get number N, and make the
+    // new one ready. The old registration's waiter must not be woken by it; the new one is.
+    bounded(LIMIT, || {
+        let rt = rt(2);
+        rt.block_on(async {
+            for _ in 0..50 {
+                let (a, b) = pair();
+                let old_fd = a.as_raw_fd();
+                let old = Registration::new(old_fd).unwrap();
+                let _ = old.try_io(Direction::Read, || (&a).read(&mut [0u8; 1]));
+                drop(b);
+                // Deregister, then close: the slab slot and fd number are free for reuse.
+                old.deregister().unwrap();
+                drop(a);
+                let (c, d) = pair();
+                let (c, d) = if c.as_raw_fd() == old_fd {
+                    (c, d)
+                } else {
+                    (d, c)
+                };
+                assert_eq!(c.as_raw_fd(), old_fd, "fd number was not reused");
+                let new = Registration::new(c.as_raw_fd()).unwrap();
+                let _ = new.try_io(Direction::Read, || (&c).read(&mut [0u8; 1]));
+                (&d).write_all(b"y").unwrap();
+                let ev = netpoll::time::timeout(Duration::from_secs(5), new.readable())
+                    .await
+                    .unwrap()
+                    .unwrap();
+                assert!(ev.is_ready());
+                drop(new);
+            }
+        });
+    });
+}
+
+#[test]
+fn registration_after_deregister_fails_cleanly() {
+    bounded(LIMIT, || {
+        let rt = rt(1);
+        let (a, _b) = pair();
+        let reg = rt.block_on(async { Registration::new(a.as_raw_fd()).unwrap() });
+        let reg2 = Registration::new_with_handle(a.as_raw_fd(), rt.handle());
+        // Registering the same fd twice is an error from epoll (EEXIST), not a panic.
+        assert!(reg2.is_err());
+        drop(reg);
+        assert!(
+            Registration::new(a.as_raw_fd()).is_err(),
+            "outside a runtime: an error, not a panic"
+        );
+    });
+}
