@@ -24,13 +24,13 @@
 
 pub use netpoll_runtime::{runtime, spawn, spawn_blocking, task, time};
 
-/// I/O: the netpoller's readiness API ([`io::Registration`]), traits and `copy`.
+/// I/O: `AsyncRead`/`AsyncWrite` and their extensions, `copy`/`copy_bidirectional` (splice,
+/// sendfile, buffered), and the netpoller's readiness API ([`io::Registration`]).
 pub mod io {
     pub use netpoll_io::*;
 }
 
-/// Sockets.
+/// Sockets: TCP, UDP, Unix, with Go-style deadlines.
 pub mod net {
-    #[allow(unused_imports)]
     pub use netpoll_net::*;
 }

@@ -1,9 +1,18 @@
-//! Asynchronous I/O for netpoll.
-//!
-//! For now this crate carries the netpoller's readiness API ([`Registration`]) that sockets are
-//! built on; the `AsyncRead`/`AsyncWrite` traits and the zero-copy `copy` come with the sockets
-//! issue.
+//! Asynchronous I/O for netpoll: the `AsyncRead`/`AsyncWrite` traits with tokio's shapes, their
+//! extension traits, buffering, splitting, in-memory pipes, futures-io interop, an async file,
+//! and `copy`/`copy_bidirectional`, which use `splice(2)` and `sendfile(2)` where the reader and
+//! writer offer a zero-copy form (Go's `io.Copy`), and a buffered loop everywhere else.
 
 #![warn(missing_docs)]
+#![deny(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]
+
+mod copy;
+mod read_buf;
+mod traits;
+
+pub use read_buf::ReadBuf;
+pub use traits::{AsyncBufRead, AsyncRead, AsyncWrite, ZeroCopySink, ZeroCopySource};
 
 pub use netpoll_runtime::io::{Direction, ReadyEvent, Registration};
+
+pub use copy::{copy, copy_bidirectional, copy_path, copy_stats, poll_copy, Copy, CopyPath, CopyStats};

@@ -66,3 +66,94 @@ pub fn wait_until(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
     }
     cond()
 }
+
+/// A deterministic byte stream (xorshift), so big transfers can be checked without storing them.
+pub struct Pattern(u64);
+
+impl Pattern {
+    pub fn new(seed: u64) -> Pattern {
+        Pattern(seed | 1)
+    }
+    pub fn fill(&mut self, buf: &mut [u8]) {
+        for chunk in buf.chunks_mut(8) {
+            let mut x = self.0;
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            self.0 = x;
+            chunk.copy_from_slice(&x.to_le_bytes()[..chunk.len()]);
+        }
+    }
+}
+
+/// FNV-1a over 8-byte words (fast enough for gigabytes in an opt-level-1 test build).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct Hash(u64, u64);
+
+impl Hash {
+    pub fn new() -> Hash {
+        Hash(0xcbf2_9ce4_8422_2325, 0)
+    }
+    pub fn update(&mut self, data: &[u8]) {
+        let mut h = self.0;
+        for &b in data {
+            h ^= b as u64;
+            h = h.wrapping_mul(0x100_0000_01b3);
+        }
+        self.0 = h;
+        self.1 += data.len() as u64;
+    }
+}
+
+/// Writes all of `buf` with the stream's inherent `write`.
+pub async fn write_all(s: &netpoll::net::TcpStream, mut buf: &[u8]) -> std::io::Result<()> {
+    while !buf.is_empty() {
+        let n = s.write(buf).await?;
+        buf = &buf[n..];
+    }
+    Ok(())
+}
+
+/// Reads until EOF, hashing.
+pub async fn read_to_end_hash(s: &netpoll::net::TcpStream) -> std::io::Result<Hash> {
+    let mut h = Hash::new();
+    let mut buf = vec![0u8; 256 * 1024];
+    loop {
+        let n = s.read(&mut buf).await?;
+        if n == 0 {
+            return Ok(h);
+        }
+        h.update(&buf[..n]);
+    }
+}
+
+/// Sends `len` pattern bytes (seeded) and returns their hash.
+pub async fn send_pattern(
+    s: &netpoll::net::TcpStream,
+    seed: u64,
+    len: u64,
+) -> std::io::Result<Hash> {
+    let mut p = Pattern::new(seed);
+    let mut h = Hash::new();
+    let mut buf = vec![0u8; 256 * 1024];
+    let mut left = len;
+    while left > 0 {
+        let n = left.min(buf.len() as u64) as usize;
+        p.fill(&mut buf[..n]);
+        h.update(&buf[..n]);
+        write_all(s, &buf[..n]).await?;
+        left -= n as u64;
+    }
+    Ok(h)
+}
+
+/// A connected loopback TCP pair inside the current runtime.
+pub async fn tcp_pair() -> (netpoll::net::TcpStream, netpoll::net::TcpStream) {
+    let l = netpoll::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .unwrap();
+    let addr = l.local_addr().unwrap();
+    let c = netpoll::spawn(async move { netpoll::net::TcpStream::connect(addr).await.unwrap() });
+    let (s, _) = l.accept().await.unwrap();
+    (c.await.unwrap(), s)
+}

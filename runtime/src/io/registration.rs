@@ -89,6 +89,12 @@ impl Registration {
         self.io.snapshot(direction)
     }
 
+    /// Wakes every task waiting on `direction` without changing its readiness, so they re-check
+    /// their own conditions (a deadline that moved, say).
+    pub fn wake_waiters(&self, direction: Direction) {
+        self.io.wake_direction(direction)
+    }
+
     /// Forgets the readiness in `event` after an `EAGAIN`, unless a newer event has arrived.
     pub fn clear_readiness(&self, event: ReadyEvent) {
         self.io.clear_readiness(event)

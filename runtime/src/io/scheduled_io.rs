@@ -172,6 +172,16 @@ impl ScheduledIo {
         }
     }
 
+    /// Wakes the waiters of `direction` without changing readiness (they re-check, e.g. a
+    /// deadline that moved).
+    pub(crate) fn wake_direction(&self, direction: Direction) {
+        let mut wake = Vec::new();
+        let mut dirs = [false; 2];
+        dirs[direction.index()] = true;
+        self.take_wakers(dirs, &mut wake);
+        wake.into_iter().for_each(Waker::wake);
+    }
+
     /// Marks the record dead and wakes every waiter, so their next poll fails.
     pub(crate) fn shutdown(&self, wake: &mut Vec<Waker>) {
         self.shutdown.store(true, SeqCst);

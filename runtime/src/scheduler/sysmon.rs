@@ -162,6 +162,6 @@ fn record_long_poll(shared: &Shared, worker: usize, task: u64, duration: Duratio
             duration,
         });
     }
-    worst.sort_by(|a, b| b.duration.cmp(&a.duration));
+    worst.sort_by_key(|e| std::cmp::Reverse(e.duration));
     worst.truncate(8);
 }

@@ -37,6 +37,7 @@ pub(crate) enum Exit {
 /// # Safety helper
 /// Returns the Core of P `p`. The caller must own the P (see `handoff.rs`) and not hold another
 /// reference from `core_of` while using this one.
+#[allow(clippy::mut_from_ref)]
 fn core_of(shared: &Shared, p: usize) -> &mut Core {
     // SAFETY: every call site is in `run_p` (or `block_on_current`), which runs only while this
     // thread owns P `p` in `OWNED` state, and re-derives the reference after each poll instead of

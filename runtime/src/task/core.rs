@@ -99,26 +99,37 @@ where
 
     /// Drops the future (catching a panic from its destructor) and completes as cancelled.
     fn cancel(&self) {
-        // SAFETY: we hold `RUNNING` (see module doc).
-        let dropped = self.stage.with_mut(|stage| {
-            catch_unwind(AssertUnwindSafe(|| unsafe { *stage = Stage::Consumed }))
-        });
-        let err = match dropped {
+        let err = match self.drop_future() {
             Ok(()) => JoinError::cancelled(self.id),
             Err(p) => JoinError::panic(self.id, p),
         };
         self.complete(Err(err));
     }
 
+    /// Replaces the stage with `Consumed`, dropping the future; a panicking destructor is caught.
+    /// Only called by the thread holding `RUNNING`.
+    fn drop_future(&self) -> Result<(), Box<dyn Any + Send>> {
+        self.stage.with_mut(|stage| {
+            catch_unwind(AssertUnwindSafe(|| {
+                // SAFETY: the caller holds `RUNNING` (module doc): nobody else touches the stage.
+                unsafe { *stage = Stage::Consumed }
+            }))
+        })
+    }
+
     fn poll_future(self: &Arc<Self>) -> Result<Poll<F::Output>, Box<dyn Any + Send>> {
         let waker = waker_ref(self);
         let mut cx = Context::from_waker(&waker);
-        // SAFETY: we hold `RUNNING`, so we have exclusive access to the stage; the cell is
-        // heap-allocated in an `Arc` and never moved, so pinning the future in place is sound.
         self.stage.with_mut(|stage| {
-            catch_unwind(AssertUnwindSafe(|| match unsafe { &mut *stage } {
-                Stage::Running(f) => unsafe { Pin::new_unchecked(f) }.poll(&mut cx),
-                _ => unreachable!("a running task has no future"),
+            catch_unwind(AssertUnwindSafe(|| {
+                // SAFETY: we hold `RUNNING`, so we have exclusive access to the stage; the cell
+                // lives in an `Arc` and is never moved, so pinning the future in place is sound.
+                let fut = match unsafe { &mut *stage } {
+                    Stage::Running(f) => f,
+                    _ => unreachable!("a running task has no future"),
+                };
+                // SAFETY: see above: the future is never moved out of the pinned cell.
+                unsafe { Pin::new_unchecked(fut) }.poll(&mut cx)
             }))
         })
     }
@@ -142,11 +153,8 @@ where
                     Idle::Resubmit => Some(self),
                 },
                 Ok(Poll::Ready(out)) => {
-                    // SAFETY: still `RUNNING`: drop the finished future before storing output.
-                    let dropped = self.stage.with_mut(|stage| {
-                        catch_unwind(AssertUnwindSafe(|| unsafe { *stage = Stage::Consumed }))
-                    });
-                    match dropped {
+                    // Drop the finished future before storing the output.
+                    match self.drop_future() {
                         Ok(()) => self.complete(Ok(out)),
                         Err(p) => self.complete(Err(JoinError::panic(self.id, p))),
                     }
@@ -154,10 +162,7 @@ where
                 }
                 Err(panic) => {
                     // The future is in an unknown state: drop it, then report the panic.
-                    // SAFETY: still `RUNNING`.
-                    let _ = self.stage.with_mut(|stage| {
-                        catch_unwind(AssertUnwindSafe(|| unsafe { *stage = Stage::Consumed }))
-                    });
+                    let _ = self.drop_future();
                     self.complete(Err(JoinError::panic(self.id, panic)));
                     None
                 }

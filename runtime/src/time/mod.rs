@@ -77,11 +77,14 @@ impl TimerQueue {
     }
 
     fn set_waker(&self, key: TimerKey, waker: &Waker) -> bool {
-        self.wheel.lock().set_waker(key, waker)
+        let replaced = self.wheel.lock().set_waker(key, waker);
+        // Any replaced waker drops here, after the lock (it may hold the last ref to a task).
+        replaced.is_ok()
     }
 
     fn remove(&self, key: TimerKey) {
-        self.wheel.lock().remove(key);
+        let waker = self.wheel.lock().remove(key);
+        drop(waker);
     }
 
     /// Number of pending timers.

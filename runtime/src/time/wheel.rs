@@ -148,6 +148,7 @@ impl Wheel {
 
     /// The tick the wheel has advanced to (the `now` of the last [`advance`](Wheel::advance),
     /// or 0).
+    #[cfg_attr(not(test), allow(dead_code))]
     pub(crate) fn elapsed(&self) -> u64 {
         self.elapsed
     }
@@ -158,6 +159,7 @@ impl Wheel {
     }
 
     /// Whether no timer is pending.
+    #[cfg_attr(not(test), allow(dead_code))]
     pub(crate) fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }
@@ -169,7 +171,7 @@ impl Wheel {
     ///
     /// # Panics
     ///
-    /// If `u32::MAX - 1` timers are already pending.
+    /// If `u32::MAX` timers are already pending (slab indices are stored as `u32`).
     pub(crate) fn insert(&mut self, when: u64, waker: Waker) -> TimerKey {
         let slot = self.entries.vacant_entry();
         let index = match u32::try_from(slot.key()) {
@@ -192,29 +194,33 @@ impl Wheel {
 
     /// Replaces the waker of a pending timer, cloning `waker` only if the stored one would not
     /// wake the same task. Returns `false`, changing nothing, if the key is stale.
-    pub(crate) fn set_waker(&mut self, key: TimerKey, waker: &Waker) -> bool {
+    /// Returns `Err(())` for a stale key, else the replaced waker (if it was replaced) for the
+    /// caller to drop outside its lock: dropping a waker may drop a task, whose destructor may
+    /// touch the timers again.
+    pub(crate) fn set_waker(&mut self, key: TimerKey, waker: &Waker) -> Result<Option<Waker>, ()> {
         match self.entries.get_mut(key.index as usize) {
             Some(entry) if entry.generation == key.generation => {
-                if !entry.waker.will_wake(waker) {
-                    entry.waker = waker.clone();
+                if entry.waker.will_wake(waker) {
+                    Ok(None)
+                } else {
+                    Ok(Some(std::mem::replace(&mut entry.waker, waker.clone())))
                 }
-                true
             }
-            _ => false,
+            _ => Err(()),
         }
     }
 
-    /// Removes a pending timer, dropping its waker. Returns `false`, changing nothing, if the
-    /// key is stale (the timer already fired or was removed). O(1).
-    pub(crate) fn remove(&mut self, key: TimerKey) -> bool {
+    /// Removes a pending timer and returns its waker, for the caller to drop outside its lock
+    /// (see `set_waker`). Returns `None`, changing nothing, if the key is stale (the timer
+    /// already fired or was removed). O(1).
+    pub(crate) fn remove(&mut self, key: TimerKey) -> Option<Waker> {
         let when = match self.entries.get(key.index as usize) {
             Some(entry) if entry.generation == key.generation => entry.when,
-            _ => return false,
+            _ => return None,
         };
         let list = self.list_for(when);
         self.unlink(list, key.index);
-        self.entries.remove(key.index as usize);
-        true
+        Some(self.entries.remove(key.index as usize).waker)
     }
 
     /// The earliest tick at which some pending timer is due, or `None` if the wheel is empty.
@@ -604,7 +610,7 @@ mod tests {
             assert_eq!(counter.hits(), 1);
             assert!(wheel.is_empty());
             assert_eq!(wheel.next_expiry(), None);
-            assert!(!wheel.remove(key));
+            assert!(wheel.remove(key).is_none());
             wheel.advance(u64::MAX, &mut fired);
             assert!(fired.is_empty());
         }
@@ -780,9 +786,9 @@ mod tests {
             let key = wheel.insert(when, waker);
             let (other_counter, other) = counting_waker();
             wheel.insert(when, other);
-            assert!(wheel.remove(key));
+            assert!(wheel.remove(key).is_some());
             wheel.assert_consistent();
-            assert!(!wheel.remove(key), "double remove");
+            assert!(wheel.remove(key).is_none(), "double remove");
             assert_eq!(wheel.len(), 1);
             let mut fired = Vec::new();
             wheel.advance(u64::MAX, &mut fired);
@@ -801,8 +807,8 @@ mod tests {
         let mut fired = Vec::new();
         wheel.advance(70, &mut fired);
         assert_eq!(fired.len(), 1);
-        assert!(!wheel.remove(key));
-        assert!(!wheel.set_waker(key, &futures_task::noop_waker()));
+        assert!(wheel.remove(key).is_none());
+        assert!(wheel.set_waker(key, &futures_task::noop_waker()).is_err());
         assert!(wheel.is_empty());
     }
 
@@ -811,15 +817,15 @@ mod tests {
         let mut wheel = Wheel::new();
         let (old_counter, old_waker) = counting_waker();
         let old = wheel.insert(500, old_waker);
-        assert!(wheel.remove(old));
+        assert!(wheel.remove(old).is_some());
         let (counter, waker) = counting_waker();
         let new = wheel.insert(500, waker);
         assert_eq!(old.index, new.index, "slab slot should be reused");
         assert_ne!(old, new);
 
-        assert!(!wheel.remove(old));
+        assert!(wheel.remove(old).is_none());
         let (intruder_counter, intruder) = counting_waker();
-        assert!(!wheel.set_waker(old, &intruder));
+        assert!(wheel.set_waker(old, &intruder).is_err());
         assert_eq!(
             Arc::strong_count(&intruder_counter),
             2,
@@ -838,8 +844,8 @@ mod tests {
         // Reuse after firing, too.
         let again = wheel.insert(600, futures_task::noop_waker());
         assert_eq!(again.index, new.index);
-        assert!(!wheel.remove(new));
-        assert!(wheel.remove(again));
+        assert!(wheel.remove(new).is_none());
+        assert!(wheel.remove(again).is_some());
     }
 
     #[test]
@@ -849,11 +855,11 @@ mod tests {
         let key = wheel.insert(3000, first_waker.clone());
         assert_eq!(Arc::strong_count(&first), 3);
         // Same task: nothing cloned.
-        assert!(wheel.set_waker(key, &first_waker));
+        assert!(wheel.set_waker(key, &first_waker).is_ok());
         assert_eq!(Arc::strong_count(&first), 3);
 
         let (second, second_waker) = counting_waker();
-        assert!(wheel.set_waker(key, &second_waker));
+        assert!(wheel.set_waker(key, &second_waker).is_ok());
         assert_eq!(Arc::strong_count(&first), 2, "old waker dropped");
         assert_eq!(Arc::strong_count(&second), 3, "new waker cloned");
         wheel.assert_consistent();
@@ -875,7 +881,7 @@ mod tests {
             .collect();
         // Pushed at the front: keys[4] is the head, keys[0] the tail.
         for &i in &[4usize, 0, 2] {
-            assert!(wheel.remove(keys[i]));
+            assert!(wheel.remove(keys[i]).is_some());
             wheel.assert_consistent();
         }
         let mut fired = Vec::new();
@@ -913,7 +919,7 @@ mod tests {
         assert_eq!(take_log(&log), vec![0]);
 
         // Removing a clamped timer works, wherever it has been re-filed.
-        assert!(wheel.remove(keys[3]));
+        assert!(wheel.remove(keys[3]).is_some());
         wheel.assert_consistent();
 
         wheel.advance(u64::MAX / 2 - 1, &mut fired);
@@ -942,7 +948,7 @@ mod tests {
         let early = wheel.insert(1 << 40, futures_task::noop_waker());
         wheel.insert(1 << 41, futures_task::noop_waker());
         assert_eq!(wheel.next_expiry(), Some(1 << 40));
-        assert!(wheel.remove(early));
+        assert!(wheel.remove(early).is_some());
         // Still a valid (early) bound.
         let next = wheel.next_expiry().unwrap();
         assert!(next <= 1 << 41);
@@ -1017,21 +1023,21 @@ mod tests {
                             model.keys().nth(rng.below(model.len() as u64 + 1) as usize)
                         {
                             let (_, key) = model.remove(&id).unwrap();
-                            assert!(wheel.remove(key));
+                            assert!(wheel.remove(key).is_some());
                             dead.push(key);
                         }
                     }
                     12 => {
                         if !dead.is_empty() {
                             let key = dead[rng.below(dead.len() as u64) as usize];
-                            assert!(!wheel.remove(key));
-                            assert!(!wheel.set_waker(key, &futures_task::noop_waker()));
+                            assert!(wheel.remove(key).is_none());
+                            assert!(wheel.set_waker(key, &futures_task::noop_waker()).is_err());
                         }
                     }
                     13 => {
                         if let Some((&id, &(_, key))) = model.iter().next() {
                             // Same id, new waker object: the fired id is unchanged.
-                            assert!(wheel.set_waker(key, &tagged(id, &log)));
+                            assert!(wheel.set_waker(key, &tagged(id, &log)).is_ok());
                         }
                     }
                     _ => {
@@ -1102,7 +1108,7 @@ mod tests {
         assert_eq!(wheel.len(), MILLION);
         // Remove in a scattered order (7 is coprime with a million).
         for i in 0..MILLION {
-            assert!(wheel.remove(keys[(i * 7) % MILLION]));
+            assert!(wheel.remove(keys[(i * 7) % MILLION]).is_some());
         }
         assert!(wheel.is_empty());
         assert_eq!(wheel.next_expiry(), None);
@@ -1122,11 +1128,20 @@ mod tests {
         let mut rng = XorShift(0x0123_4567_89AB_CDEF);
         let mut wheel = Wheel::new();
         let waker = futures_task::noop_waker();
-        let mut whens: Vec<u64> = (0..MILLION).map(|_| 1 + rng.scaled(38)).collect();
-        for &when in &whens {
-            wheel.insert(when, waker.clone());
+        // Sorted deadlines (a running sum of random gaps, some zero, reaching past 2^36 so
+        // the overflow list is used), inserted in a scattered order (7919 is coprime with a
+        // million). Generating them sorted spares a sort, which is slow in debug builds.
+        let mut last = 0u64;
+        let whens: Vec<u64> = (0..MILLION)
+            .map(|_| {
+                last += rng.scaled(23);
+                last
+            })
+            .collect();
+        assert!(whens[MILLION - 1] > WHEEL_SPAN);
+        for i in 0..MILLION {
+            wheel.insert(whens[(i * 7919) % MILLION], waker.clone());
         }
-        whens.sort_unstable();
 
         let mut fired = Vec::new();
         let mut fired_total = 0usize;
@@ -1136,7 +1151,7 @@ mod tests {
             let now = if rng.below(2) == 0 {
                 wheel.next_expiry().unwrap()
             } else {
-                elapsed.saturating_add(rng.scaled(38))
+                elapsed.saturating_add(rng.scaled(30))
             };
             wheel.advance(now, &mut fired);
             advances += 1;

@@ -1,0 +1,331 @@
+//! Choosing the path, and the zero-copy state machines (Linux). Elsewhere every copy is buffered.
+
+use super::{BufState, CopyPath, State};
+use crate::{AsyncRead, AsyncWrite};
+
+#[cfg(target_os = "linux")]
+pub(crate) use linux::{SendfileState, SpliceState, Stop};
+
+#[cfg(target_os = "linux")]
+pub(crate) fn choose<R: AsyncRead + ?Sized, W: AsyncWrite + ?Sized>(r: &R, w: &W) -> CopyPath {
+    use crate::{ZeroCopySink, ZeroCopySource};
+    match (r.zero_copy_source(), w.zero_copy_sink()) {
+        (Some((ZeroCopySource::Socket { .. }, _)), Some(ZeroCopySink::Socket { .. })) => {
+            CopyPath::Splice
+        }
+        (Some((ZeroCopySource::File { .. }, _)), Some(ZeroCopySink::Socket { .. })) => {
+            CopyPath::Sendfile
+        }
+        _ => CopyPath::Buffered,
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+pub(crate) fn choose<R: AsyncRead + ?Sized, W: AsyncWrite + ?Sized>(_r: &R, _w: &W) -> CopyPath {
+    CopyPath::Buffered
+}
+
+/// Picks the path on a copy's first poll.
+pub(crate) fn start<R: AsyncRead + ?Sized, W: AsyncWrite + ?Sized>(r: &R, w: &W) -> State {
+    #[cfg(target_os = "linux")]
+    {
+        let limit = r.zero_copy_source().and_then(|(_, l)| l);
+        match choose(r, w) {
+            CopyPath::Splice => return State::Splice(SpliceState::new(limit)),
+            CopyPath::Sendfile => return State::Sendfile(SendfileState::new(limit)),
+            CopyPath::Buffered => {}
+        }
+    }
+    let _ = (r, w);
+    // A plain reader enforces its own limit (e.g. `Take` reads no more than it may).
+    State::Buffered(BufState::new(None))
+}
+
+#[cfg(target_os = "linux")]
+mod linux {
+    use std::io;
+    use std::os::fd::{AsRawFd, RawFd};
+    use std::pin::Pin;
+    use std::sync::atomic::Ordering::Relaxed;
+    use std::sync::Mutex;
+    use std::task::{ready, Context, Poll};
+
+    use netpoll_runtime::io::{Direction, Registration};
+
+    use super::super::sys::{self, Pipe};
+    use super::super::COUNTERS;
+    use crate::{AsyncRead, AsyncWrite, ZeroCopySink, ZeroCopySource};
+
+    /// Bytes asked of one sendfile call (Go uses 4 MiB too): big enough to amortise the
+    /// syscall, small enough to let other tasks in between.
+    const SENDFILE_CHUNK: u64 = 4 << 20;
+
+    /// How many clean pipes the pool keeps (each is 2 fds).
+    const POOL_MAX: usize = 64;
+
+    static POOL: Mutex<Vec<Pipe>> = Mutex::new(Vec::new());
+
+    fn get_pipe() -> io::Result<Pipe> {
+        if let Some(p) = POOL.lock().unwrap_or_else(|e| e.into_inner()).pop() {
+            return Ok(p);
+        }
+        COUNTERS.pipes_created.fetch_add(1, Relaxed);
+        Pipe::new()
+    }
+
+    /// Returns a pipe to the pool; only an empty pipe may be pooled.
+    fn put_pipe(p: Pipe) {
+        let mut pool = POOL.lock().unwrap_or_else(|e| e.into_inner());
+        if pool.len() < POOL_MAX {
+            pool.push(p);
+        }
+    }
+
+    /// Why a zero-copy state machine stopped without finishing.
+    pub(crate) enum Stop {
+        /// This pair cannot use the path (EINVAL/ENOSYS on the first call): carry on with the
+        /// buffered loop, honouring this limit (the reader's zero-copy limit, if any).
+        Fallback(Option<u64>),
+        /// A real error.
+        Io(io::Error),
+    }
+
+    impl From<io::Error> for Stop {
+        fn from(e: io::Error) -> Stop {
+            Stop::Io(e)
+        }
+    }
+
+    fn src_socket<R: AsyncRead + ?Sized>(r: &R) -> io::Result<(RawFd, &Registration)> {
+        match r.zero_copy_source() {
+            Some((ZeroCopySource::Socket { fd, registration }, _)) => Ok((fd, registration)),
+            _ => Err(io::Error::other(
+                "copy: the reader stopped offering its socket",
+            )),
+        }
+    }
+
+    fn src_file<R: AsyncRead + ?Sized>(r: &R) -> io::Result<(RawFd, u64)> {
+        match r.zero_copy_source() {
+            Some((ZeroCopySource::File { fd, offset }, _)) => Ok((fd, offset)),
+            _ => Err(io::Error::other(
+                "copy: the reader stopped offering its file",
+            )),
+        }
+    }
+
+    fn dst_socket<W: AsyncWrite + ?Sized>(w: &W) -> io::Result<(RawFd, &Registration)> {
+        match w.zero_copy_sink() {
+            Some(ZeroCopySink::Socket { fd, registration }) => Ok((fd, registration)),
+            None => Err(io::Error::other(
+                "copy: the writer stopped offering its socket",
+            )),
+        }
+    }
+
+    /// After `EAGAIN`: forget the readiness seen before the syscall and wait for the next event.
+    fn park(
+        reg: &Registration,
+        d: Direction,
+        seen: netpoll_runtime::io::ReadyEvent,
+        cx: &mut Context<'_>,
+    ) -> Poll<io::Result<()>> {
+        reg.clear_readiness(seen);
+        reg.poll_ready(d, cx).map_ok(|_| ())
+    }
+
+    fn is_unsupported(e: &io::Error) -> bool {
+        matches!(
+            e.raw_os_error(),
+            Some(libc::EINVAL | libc::ENOSYS | libc::EOPNOTSUPP)
+        )
+    }
+
+    /// socket → pipe → socket.
+    pub(crate) struct SpliceState {
+        pipe: Option<Pipe>,
+        /// Bytes in the pipe, read from the source and not yet written.
+        in_pipe: usize,
+        eof: bool,
+        limit: Option<u64>,
+        /// No byte has moved yet: EINVAL now means "this pair cannot splice".
+        first: bool,
+    }
+
+    impl SpliceState {
+        pub(crate) fn new(limit: Option<u64>) -> SpliceState {
+            COUNTERS.splice_copies.fetch_add(1, Relaxed);
+            SpliceState {
+                pipe: None,
+                in_pipe: 0,
+                eof: false,
+                limit,
+                first: true,
+            }
+        }
+
+        pub(crate) fn poll<R, W>(
+            &mut self,
+            cx: &mut Context<'_>,
+            mut reader: Pin<&mut R>,
+            writer: Pin<&mut W>,
+            total: &mut u64,
+        ) -> Poll<Result<(), Stop>>
+        where
+            R: AsyncRead + ?Sized,
+            W: AsyncWrite + ?Sized,
+        {
+            let res = ready!(self.poll_inner(cx, reader.as_mut(), writer, total));
+            // Only an empty pipe goes back to the pool; one with bytes in it is closed.
+            if let Some(p) = self.pipe.take() {
+                if self.in_pipe == 0 {
+                    put_pipe(p);
+                } else {
+                    COUNTERS.dirty_pipes_closed.fetch_add(1, Relaxed);
+                }
+            }
+            match res {
+                Err(e) if self.first && is_unsupported(&e) => {
+                    COUNTERS.splice_copies.fetch_sub(1, Relaxed);
+                    Poll::Ready(Err(Stop::Fallback(self.limit)))
+                }
+                Err(e) => Poll::Ready(Err(Stop::Io(e))),
+                Ok(()) => Poll::Ready(Ok(())),
+            }
+        }
+
+        fn poll_inner<R, W>(
+            &mut self,
+            cx: &mut Context<'_>,
+            mut reader: Pin<&mut R>,
+            writer: Pin<&mut W>,
+            total: &mut u64,
+        ) -> Poll<io::Result<()>>
+        where
+            R: AsyncRead + ?Sized,
+            W: AsyncWrite + ?Sized,
+        {
+            if self.pipe.is_none() {
+                self.pipe = Some(get_pipe()?);
+            }
+            loop {
+                let pipe = self.pipe.as_ref().expect("pipe taken above");
+                // 1. Deliver what is in the pipe before reading more.
+                while self.in_pipe > 0 {
+                    let (dst, dreg) = dst_socket(&*writer)?;
+                    let seen = dreg.readiness(Direction::Write);
+                    match sys::splice(pipe.r.as_raw_fd(), dst, self.in_pipe) {
+                        Ok(n) => {
+                            self.in_pipe -= n;
+                            *total += n as u64;
+                            self.first = false;
+                            COUNTERS.splice_bytes.fetch_add(n as u64, Relaxed);
+                        }
+                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                            ready!(park(dreg, Direction::Write, seen, cx))?;
+                        }
+                        Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                        Err(e) => return Poll::Ready(Err(e)),
+                    }
+                }
+                if self.eof || self.limit == Some(0) {
+                    return Poll::Ready(Ok(()));
+                }
+                // 2. Refill the (empty) pipe from the source.
+                let want = match self.limit {
+                    Some(l) => l.min(pipe.size as u64) as usize,
+                    None => pipe.size,
+                };
+                let (src, sreg) = src_socket(&*reader)?;
+                let seen = sreg.readiness(Direction::Read);
+                match sys::splice(src, pipe.w.as_raw_fd(), want) {
+                    Ok(0) => self.eof = true,
+                    Ok(n) => {
+                        self.in_pipe = n;
+                        if let Some(l) = &mut self.limit {
+                            *l -= n as u64;
+                        }
+                        reader.as_mut().zero_copy_consumed(n as u64);
+                    }
+                    // The pipe is empty, so EAGAIN means the socket has nothing for us.
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                        ready!(park(sreg, Direction::Read, seen, cx))?;
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(e) => return Poll::Ready(Err(e)),
+                }
+            }
+        }
+    }
+
+    /// file → socket.
+    pub(crate) struct SendfileState {
+        /// Bytes left to send (the limit, or the file's size at the start minus the offset).
+        remain: Option<u64>,
+        limit: Option<u64>,
+        first: bool,
+    }
+
+    impl SendfileState {
+        pub(crate) fn new(limit: Option<u64>) -> SendfileState {
+            COUNTERS.sendfile_copies.fetch_add(1, Relaxed);
+            SendfileState {
+                remain: None,
+                limit,
+                first: true,
+            }
+        }
+
+        pub(crate) fn poll<R, W>(
+            &mut self,
+            cx: &mut Context<'_>,
+            mut reader: Pin<&mut R>,
+            writer: Pin<&mut W>,
+            total: &mut u64,
+        ) -> Poll<Result<(), Stop>>
+        where
+            R: AsyncRead + ?Sized,
+            W: AsyncWrite + ?Sized,
+        {
+            loop {
+                let (file, offset) = src_file(&*reader)?;
+                let remain = match self.remain {
+                    Some(r) => r,
+                    None => {
+                        let size = sys::file_size(file)?;
+                        let left = size.saturating_sub(offset);
+                        let r = self.limit.map_or(left, |l| l.min(left));
+                        self.remain = Some(r);
+                        r
+                    }
+                };
+                if remain == 0 {
+                    return Poll::Ready(Ok(()));
+                }
+                let (dst, dreg) = dst_socket(&*writer)?;
+                let seen = dreg.readiness(Direction::Write);
+                let mut off = offset;
+                match sys::sendfile(dst, file, &mut off, remain.min(SENDFILE_CHUNK) as usize) {
+                    // The file shrank under us: stop at its new end.
+                    Ok(0) => return Poll::Ready(Ok(())),
+                    Ok(n) => {
+                        self.first = false;
+                        self.remain = Some(remain - n as u64);
+                        *total += n as u64;
+                        COUNTERS.sendfile_bytes.fetch_add(n as u64, Relaxed);
+                        reader.as_mut().zero_copy_consumed(n as u64);
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                        ready!(park(dreg, Direction::Write, seen, cx))?;
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(e) if self.first && is_unsupported(&e) => {
+                        COUNTERS.sendfile_copies.fetch_sub(1, Relaxed);
+                        return Poll::Ready(Err(Stop::Fallback(self.limit)));
+                    }
+                    Err(e) => return Poll::Ready(Err(Stop::Io(e))),
+                }
+            }
+        }
+    }
+}
