@@ -22,7 +22,7 @@
 
 #![warn(missing_docs)]
 
-pub use netpoll_runtime::{runtime, spawn, spawn_blocking, task, time};
+pub use netpoll_runtime::{runtime, signal, spawn, spawn_blocking, task, time};
 
 /// I/O: `AsyncRead`/`AsyncWrite` and their extensions, `copy`/`copy_bidirectional` (splice,
 /// sendfile, buffered), and the netpoller's readiness API ([`io::Registration`]).

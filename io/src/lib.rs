@@ -15,4 +15,6 @@ pub use traits::{AsyncBufRead, AsyncRead, AsyncWrite, ZeroCopySink, ZeroCopySour
 
 pub use netpoll_runtime::io::{Direction, ReadyEvent, Registration};
 
-pub use copy::{copy, copy_bidirectional, copy_path, copy_stats, poll_copy, Copy, CopyPath, CopyStats};
+pub use copy::{
+    copy, copy_bidirectional, copy_path, copy_stats, poll_copy, Copy, CopyPath, CopyStats,
+};

@@ -11,6 +11,8 @@ pub mod io;
 pub(crate) mod loom;
 pub mod runtime;
 pub(crate) mod scheduler;
+#[cfg(unix)]
+pub mod signal;
 mod sys;
 pub mod task;
 pub mod time;

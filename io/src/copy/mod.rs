@@ -324,16 +324,14 @@ impl Dir {
         R: AsyncRead + ?Sized,
         W: AsyncWrite + ?Sized,
     {
-        loop {
-            match self {
-                Dir::Running(t) => {
-                    let n = ready!(t.poll_copy(cx, r, w.as_mut()))?;
-                    *self = Dir::ShuttingDown(n);
-                    return self.poll_shutdown(cx, w);
-                }
-                Dir::ShuttingDown(_) => return self.poll_shutdown(cx, w),
-                Dir::Done(n) => return Poll::Ready(Ok(*n)),
+        match self {
+            Dir::Running(t) => {
+                let n = ready!(t.poll_copy(cx, r, w.as_mut()))?;
+                *self = Dir::ShuttingDown(n);
+                self.poll_shutdown(cx, w)
             }
+            Dir::ShuttingDown(_) => self.poll_shutdown(cx, w),
+            Dir::Done(n) => Poll::Ready(Ok(*n)),
         }
     }
 

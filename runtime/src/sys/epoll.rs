@@ -136,7 +136,7 @@ pub(crate) struct Event {
 
 impl Event {
     /// A readable event for `token`, for tests of the layers above.
-    #[cfg(test)]
+    #[cfg(all(test, loom))]
     pub(crate) fn test_readable(token: u64) -> Event {
         Event {
             flags: libc::EPOLLIN as u32,

@@ -225,7 +225,7 @@ pub(crate) struct Event {
 
 impl Event {
     /// A readable event for `token`, for tests of the layers above.
-    #[cfg(test)]
+    #[cfg(all(test, loom))]
     pub(crate) fn test_readable(token: u64) -> Event {
         Event {
             filter: libc::EVFILT_READ as _,
