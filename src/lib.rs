@@ -30,6 +30,12 @@ pub mod io {
     pub use netpoll_io::*;
 }
 
+/// Files on the blocking pool, like `tokio::fs`; a `File` is a zero-copy source for
+/// `io::copy` (sendfile).
+pub mod fs {
+    pub use netpoll_io::fs::*;
+}
+
 /// Sockets: TCP, UDP, Unix, with Go-style deadlines.
 pub mod net {
     pub use netpoll_net::*;

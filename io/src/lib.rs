@@ -18,3 +18,27 @@ pub use netpoll_runtime::io::{Direction, ReadyEvent, Registration};
 pub use copy::{
     copy, copy_bidirectional, copy_path, copy_stats, poll_copy, Copy, CopyPath, CopyStats,
 };
+
+mod buffered;
+pub mod ext;
+mod seek;
+mod split;
+mod util;
+
+pub use buffered::{BufReader, BufWriter, Lines, Split};
+pub use ext::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, Chain, ReadBufTarget, Take};
+pub use seek::{AsyncSeek, AsyncSeekExt};
+pub use split::{split, ReadHalf, WriteHalf};
+pub use util::{
+    duplex, empty, repeat, simplex, sink, DuplexStream, Empty, Repeat, SimplexStream, Sink,
+};
+
+pub mod fs;
+
+#[cfg(feature = "futures-io")]
+mod compat;
+#[cfg(feature = "futures-io")]
+pub use compat::{
+    Compat, FuturesAsyncReadCompatExt, FuturesAsyncWriteCompatExt, TokioAsyncReadCompatExt,
+    TokioAsyncWriteCompatExt,
+};

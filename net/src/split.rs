@@ -115,9 +115,11 @@ impl<S: StreamOps> OwnedReadHalf<S> {
             Err(_) => unreachable!("both halves were consumed"),
         }
     }
+}
 
+impl<S> AsRef<S> for OwnedReadHalf<S> {
     /// The stream both halves share (for addresses, options, deadlines).
-    pub fn as_ref(&self) -> &S {
+    fn as_ref(&self) -> &S {
         &self.0
     }
 }
@@ -127,9 +129,11 @@ impl<S: StreamOps> OwnedWriteHalf<S> {
     pub fn forget(mut self) {
         self.shutdown_on_drop = false;
     }
+}
 
+impl<S: StreamOps> AsRef<S> for OwnedWriteHalf<S> {
     /// The stream both halves share.
-    pub fn as_ref(&self) -> &S {
+    fn as_ref(&self) -> &S {
         &self.inner
     }
 }

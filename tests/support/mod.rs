@@ -157,3 +157,108 @@ pub async fn tcp_pair() -> (netpoll::net::TcpStream, netpoll::net::TcpStream) {
     let (s, _) = l.accept().await.unwrap();
     (c.await.unwrap(), s)
 }
+
+/// An example server started as a child process (killed on drop).
+pub struct Example {
+    pub child: std::process::Child,
+    pub addr: std::net::SocketAddr,
+    pub stderr: std::sync::Arc<std::sync::Mutex<String>>,
+}
+
+/// Path of a built example: `cargo test` builds examples next to the test binaries' profile.
+pub fn example_path(name: &str) -> std::path::PathBuf {
+    let exe = std::env::current_exe().expect("current_exe");
+    let profile_dir = exe
+        .parent()
+        .and_then(|d| d.parent())
+        .expect("target/<profile>");
+    let p = profile_dir.join("examples").join(name);
+    if !p.exists() {
+        let status = std::process::Command::new(env!("CARGO"))
+            .args(["build", "--example", name])
+            .status()
+            .expect("run cargo build --example");
+        assert!(status.success(), "cargo build --example {name} failed");
+    }
+    p
+}
+
+impl Example {
+    /// Starts `name args...` and waits (bounded) for its `listening on ADDR` line.
+    pub fn start(name: &str, args: &[&str], env: &[(&str, &str)]) -> Example {
+        use std::io::{BufRead, Read};
+        let mut cmd = std::process::Command::new(example_path(name));
+        cmd.args(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().expect("spawn example");
+        let stdout = child.stdout.take().expect("stdout");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut lines = std::io::BufReader::new(stdout).lines();
+            if let Some(Ok(l)) = lines.next() {
+                let _ = tx.send(l);
+            }
+            for _ in lines {}
+        });
+        let stderr = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let mut err = child.stderr.take().expect("stderr");
+        let e2 = stderr.clone();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = err.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                e2.lock()
+                    .unwrap()
+                    .push_str(&String::from_utf8_lossy(&buf[..n]));
+            }
+        });
+        let line = match rx.recv_timeout(Duration::from_secs(30)) {
+            Ok(l) => l,
+            Err(_) => {
+                let _ = child.kill();
+                panic!(
+                    "{name} printed no `listening on` line; stderr: {}",
+                    stderr.lock().unwrap()
+                );
+            }
+        };
+        let addr = line
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("unexpected first line {line:?}"));
+        Example {
+            child,
+            addr: addr.parse().expect("address"),
+            stderr,
+        }
+    }
+
+    /// Sends `sig` and waits (bounded) for the exit status.
+    pub fn signal_and_wait(&mut self, sig: i32, limit: Duration) -> std::process::ExitStatus {
+        // SAFETY-free: kill(2) on our own child.
+        unsafe { libc::kill(self.child.id() as i32, sig) };
+        let end = std::time::Instant::now() + limit;
+        loop {
+            if let Some(st) = self.child.try_wait().expect("try_wait") {
+                return st;
+            }
+            if std::time::Instant::now() > end {
+                let _ = self.child.kill();
+                panic!("the example did not exit within {limit:?} of signal {sig}");
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+}
+
+impl Drop for Example {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -283,7 +283,7 @@ where
 
 /// Copies everything from `reader` to `writer` and returns the byte count, like
 /// `tokio::io::copy` and Go's `io.Copy`: by `splice(2)` between stream sockets, `sendfile(2)`
-/// from a file to a socket, and a buffered loop otherwise (see the [module doc](self)).
+/// from a file to a socket, and a buffered loop otherwise (see the table in the crate docs).
 /// The writer is flushed, not shut down.
 ///
 /// ```

@@ -209,6 +209,7 @@ mod linux {
                 self.pipe = Some(get_pipe()?);
             }
             loop {
+                ready!(netpoll_runtime::task::coop::poll_proceed(cx));
                 let pipe = self.pipe.as_ref().expect("pipe taken above");
                 // 1. Deliver what is in the pipe before reading more.
                 while self.in_pipe > 0 {
@@ -288,6 +289,7 @@ mod linux {
             W: AsyncWrite + ?Sized,
         {
             loop {
+                ready!(netpoll_runtime::task::coop::poll_proceed(cx));
                 let (file, offset) = src_file(&*reader)?;
                 let remain = match self.remain {
                     Some(r) => r,

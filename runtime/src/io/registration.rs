@@ -136,6 +136,7 @@ impl Registration {
     ) -> Poll<io::Result<R>> {
         // A hang-up flag that the syscall contradicts (EAGAIN although "closed") must not spin
         // the worker: after a few rounds, yield and let the task be polled again later.
+        std::task::ready!(crate::task::coop::poll_proceed(cx));
         for _ in 0..32 {
             let seen = self.io.snapshot(direction);
             if self.io.is_shutdown() {

@@ -120,6 +120,7 @@ where
     fn poll_future(self: &Arc<Self>) -> Result<Poll<F::Output>, Box<dyn Any + Send>> {
         let waker = waker_ref(self);
         let mut cx = Context::from_waker(&waker);
+        let _budget = super::coop::start();
         self.stage.with_mut(|stage| {
             catch_unwind(AssertUnwindSafe(|| {
                 // SAFETY: we hold `RUNNING`, so we have exclusive access to the stage; the cell

@@ -1,5 +1,6 @@
 //! Tasks: the cell and its state machine, JoinHandle, JoinError, and `yield_now`.
 
+pub mod coop;
 pub(crate) mod core;
 mod error;
 mod join;

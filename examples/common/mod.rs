@@ -1,0 +1,185 @@
+//! What every example server shares: the command-line contract of `shared/DESIGN.md`.
+//!
+//! - workers from `NETPOLL_WORKERS` (default: the number of cores);
+//! - exactly one line `listening on ADDR` on stdout, flushed, once bound;
+//! - SIGINT/SIGTERM: stop accepting, let open connections finish for up to 5 s, exit 0;
+//! - a connection's error is logged to stderr and ends that connection only.
+#![allow(dead_code)]
+
+use std::future::Future;
+use std::io::{self, Write};
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use netpoll::net::{TcpListener, TcpStream};
+use netpoll::signal::{signal, SignalKind};
+
+/// How long open connections may run on after SIGINT/SIGTERM.
+pub const GRACE: Duration = Duration::from_secs(5);
+
+/// Shared by a server's connections: how many are open, and whether shutdown began.
+#[derive(Default)]
+pub struct State {
+    open: AtomicUsize,
+    shutting_down: AtomicBool,
+}
+
+impl State {
+    /// True once SIGINT/SIGTERM arrived: long-lived connections should wind down.
+    pub fn shutting_down(&self) -> bool {
+        self.shutting_down.load(SeqCst)
+    }
+    /// Connections open now.
+    pub fn open(&self) -> usize {
+        self.open.load(SeqCst)
+    }
+}
+
+struct Open(Arc<State>);
+impl Drop for Open {
+    fn drop(&mut self) {
+        self.0.open.fetch_sub(1, SeqCst);
+    }
+}
+
+/// Prints usage and returns the exit code for bad arguments.
+pub fn usage(text: &str) -> ExitCode {
+    eprintln!("usage: {text}");
+    ExitCode::from(2)
+}
+
+/// Builds the runtime (workers from `NETPOLL_WORKERS`), or explains why it could not.
+pub fn runtime() -> Result<netpoll::runtime::Runtime, ExitCode> {
+    netpoll::runtime::Runtime::new().map_err(|e| {
+        eprintln!("cannot start the runtime: {e}");
+        ExitCode::FAILURE
+    })
+}
+
+/// Prints the contract's one stdout line.
+pub fn announce(addr: SocketAddr) {
+    let mut out = io::stdout().lock();
+    let _ = writeln!(out, "listening on {addr}");
+    let _ = out.flush();
+}
+
+/// Waits for SIGINT or SIGTERM.
+pub async fn termination() -> io::Result<()> {
+    let mut int = signal(SignalKind::interrupt())?;
+    let mut term = signal(SignalKind::terminate())?;
+    std::future::poll_fn(|cx| {
+        if int.poll_recv(cx).is_ready() || term.poll_recv(cx).is_ready() {
+            std::task::Poll::Ready(())
+        } else {
+            std::task::Poll::Pending
+        }
+    })
+    .await;
+    Ok(())
+}
+
+/// Runs a TCP server on `addr` until SIGINT/SIGTERM: one task per connection running
+/// `handler`, then up to [`GRACE`] for open connections to finish. Returns the exit code.
+pub fn serve<F, Fut>(addr: &str, handler: F) -> ExitCode
+where
+    F: Fn(TcpStream, SocketAddr, Arc<State>) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = io::Result<()>> + Send + 'static,
+{
+    let rt = match runtime() {
+        Ok(rt) => rt,
+        Err(code) => return code,
+    };
+    let addr = addr.to_string();
+    let code = rt.block_on(async move {
+        let listener = match TcpListener::bind(addr.as_str()).await {
+            Ok(l) => l,
+            Err(e) => {
+                eprintln!("cannot listen on {addr}: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
+        // Register the signal handlers before announcing, so a signal right after the line is
+        // never missed.
+        let stop = termination();
+        let mut stop = std::pin::pin!(stop);
+        if std::future::poll_fn(|cx| std::task::Poll::Ready(stop.as_mut().poll(cx).is_ready()))
+            .await
+        {
+            return ExitCode::SUCCESS;
+        }
+        match listener.local_addr() {
+            Ok(a) => announce(a),
+            Err(e) => {
+                eprintln!("cannot read the bound address: {e}");
+                return ExitCode::FAILURE;
+            }
+        }
+        let state = Arc::new(State::default());
+        let handler = Arc::new(handler);
+        {
+            let accept_loop = async {
+                loop {
+                    match listener.accept().await {
+                        Ok((stream, peer)) => {
+                            state.open.fetch_add(1, SeqCst);
+                            let guard = Open(state.clone());
+                            let fut = handler(stream, peer, state.clone());
+                            netpoll::spawn(async move {
+                                if let Err(e) = fut.await {
+                                    if !quiet(&e) {
+                                        eprintln!("connection {peer}: {e}");
+                                    }
+                                }
+                                drop(guard);
+                            });
+                        }
+                        Err(e) => {
+                            eprintln!("accept: {e}");
+                            netpoll::time::sleep(Duration::from_millis(10)).await;
+                        }
+                    }
+                }
+            };
+            let mut accept_loop = std::pin::pin!(accept_loop);
+            std::future::poll_fn(|cx| {
+                if let std::task::Poll::Ready(r) = stop.as_mut().poll(cx) {
+                    return std::task::Poll::Ready(r);
+                }
+                let _ = accept_loop.as_mut().poll(cx);
+                std::task::Poll::Pending
+            })
+            .await
+            .ok();
+        }
+        drop(listener);
+        state.shutting_down.store(true, SeqCst);
+        let deadline = Instant::now() + GRACE;
+        while state.open() > 0 && Instant::now() < deadline {
+            netpoll::time::sleep(Duration::from_millis(10)).await;
+        }
+        if state.open() > 0 {
+            eprintln!(
+                "closing {} connection(s) still open after {GRACE:?}",
+                state.open()
+            );
+        }
+        ExitCode::SUCCESS
+    });
+    rt.shutdown_timeout(Duration::from_secs(1));
+    code
+}
+
+/// Errors that are the peer's business, not worth a log line.
+pub fn quiet(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::ConnectionReset
+            | io::ErrorKind::BrokenPipe
+            | io::ErrorKind::UnexpectedEof
+            | io::ErrorKind::TimedOut
+            | io::ErrorKind::ConnectionAborted
+    )
+}

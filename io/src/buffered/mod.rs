@@ -1,0 +1,15 @@
+//! Buffered I/O: [`BufReader`], [`BufWriter`], and the line and segment iterators
+//! [`Lines`] and [`Split`].
+
+mod buf_reader;
+mod buf_writer;
+mod lines;
+mod split;
+
+pub use buf_reader::BufReader;
+pub use buf_writer::BufWriter;
+pub use lines::{Lines, NextLine};
+pub use split::{NextSegment, Split};
+
+/// The default buffer size of [`BufReader`] and [`BufWriter`], like tokio's.
+const DEFAULT_BUF_SIZE: usize = 8 * 1024;
