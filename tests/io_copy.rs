@@ -275,7 +275,7 @@ fn splice_einval_on_the_first_call_falls_back_to_buffered() {
     bounded(LIMIT, || {
         let rt = rt(2);
         rt.block_on(async {
-            // SAFETY-free: libc::eventfd returns a new fd or -1.
+            // SAFETY: libc::eventfd returns a new fd or -1.
             let efd = unsafe { libc::eventfd(0, libc::EFD_NONBLOCK | libc::EFD_CLOEXEC) };
             assert!(efd >= 0);
             let reg = netpoll::io::Registration::new(efd).unwrap();
@@ -327,7 +327,7 @@ fn splice_einval_on_the_first_call_falls_back_to_buffered() {
             assert_eq!(receiver.await.unwrap(), b"fell back fine");
             assert!(copy_stats().fallbacks > before.fallbacks);
             drop(reg);
-            // SAFETY-free: closing our own eventfd.
+            // SAFETY: closing our own eventfd.
             unsafe { libc::close(efd) };
         });
     });
@@ -425,4 +425,93 @@ fn unix_stream_to_tcp_splices() {
             assert_eq!(receiver.await.unwrap(), sender.await.unwrap());
         });
     });
+}
+
+#[test]
+fn fs_file_with_seek_and_take_goes_through_sendfile_and_keeps_its_position() {
+    use netpoll::io::{AsyncReadExt, AsyncSeekExt};
+    bounded(LIMIT, || {
+        let rt = rt(2);
+        let (std_file, path) = pattern_file(16 << 20, 12);
+        drop(std_file);
+        rt.block_on(async {
+            let mut f = netpoll::fs::File::open(&path).await.unwrap();
+            f.seek(std::io::SeekFrom::Start(1000)).await.unwrap();
+            let (mut w, r) = tcp_pair().await;
+            let receiver = netpoll::spawn(async move { read_to_end_hash(&r).await.unwrap() });
+            let before = copy_stats();
+            {
+                let mut limited = (&mut f).take(5_000_000);
+                assert_eq!(copy_path(&limited, &w), CopyPath::Sendfile);
+                let n = copy(&mut limited, &mut w).await.unwrap();
+                assert_eq!(n, 5_000_000);
+                assert_eq!(limited.limit(), 0);
+            }
+            w.shutdown_std(Shutdown::Write).unwrap();
+            assert_eq!(
+                receiver.await.unwrap(),
+                hash_of_file_range(&path, 1000, 5_000_000)
+            );
+            let after = copy_stats();
+            assert!(after.sendfile_bytes - before.sendfile_bytes >= 5_000_000);
+            // The file's position moved past what sendfile sent: a read continues from there.
+            let mut next = [0u8; 64];
+            f.read_exact(&mut next).await.unwrap();
+            let mut expect = vec![0u8; 16 << 20];
+            Pattern::new(12).fill(&mut expect);
+            assert_eq!(&next[..], &expect[5_001_000..5_001_064]);
+        });
+        let _ = std::fs::remove_file(path);
+    });
+}
+
+#[test]
+fn no_sigpipe_even_when_the_host_left_it_at_default() {
+    // Re-run this binary with SIGPIPE at SIG_DFL (a C host would leave it so): splice and
+    // sendfile into a reset peer must return an error, not kill the process.
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "sigpipe_child", "--ignored", "--nocapture"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "child died: {:?}\n{stdout}",
+        out.status
+    );
+    assert!(stdout.contains("sigpipe-child-ok"), "{stdout}");
+}
+
+#[test]
+#[ignore = "child of no_sigpipe_even_when_the_host_left_it_at_default"]
+fn sigpipe_child() {
+    // SAFETY: restore the default disposition like a C host would have it.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
+    let rt = rt(2);
+    let (file, path) = pattern_file(1 << 20, 13);
+    rt.block_on(async {
+        // splice into a socket whose write side is shut: EPIPE (SIGPIPE unless suppressed).
+        let (src_w, mut src_r) = tcp_pair().await;
+        let (mut dst_w, _dst_r) = tcp_pair().await;
+        dst_w.shutdown_std(Shutdown::Write).unwrap();
+        let sender = netpoll::spawn(async move {
+            let _ = send_pattern(&src_w, 8, 1 << 20).await;
+            src_w
+        });
+        let e = copy(&mut src_r, &mut dst_w).await.unwrap_err();
+        assert_eq!(e.kind(), std::io::ErrorKind::BrokenPipe, "{e:?}");
+        drop(sender);
+        // sendfile into the same kind of socket.
+        let (mut w, _r) = tcp_pair().await;
+        w.shutdown_std(Shutdown::Write).unwrap();
+        let mut src = FileSource {
+            file,
+            pos: 0,
+            limit: None,
+        };
+        let e = copy(&mut src, &mut w).await.unwrap_err();
+        assert_eq!(e.kind(), std::io::ErrorKind::BrokenPipe, "{e:?}");
+    });
+    let _ = std::fs::remove_file(path);
+    println!("sigpipe-child-ok");
 }

@@ -34,11 +34,7 @@ fn spawn_from_outside_and_inside() {
 fn ping_pong_100k_tasks_through_channels() {
     bounded(Duration::from_secs(60), || {
         let rt = rt(2);
-        let pairs = if cfg!(debug_assertions) {
-            50_000
-        } else {
-            50_000
-        };
+        let pairs = 50_000;
         let done = Arc::new(AtomicUsize::new(0));
         rt.block_on(async {
             let mut joins = Vec::with_capacity(pairs * 2);

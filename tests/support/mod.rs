@@ -240,7 +240,7 @@ impl Example {
 
     /// Sends `sig` and waits (bounded) for the exit status.
     pub fn signal_and_wait(&mut self, sig: i32, limit: Duration) -> std::process::ExitStatus {
-        // SAFETY-free: kill(2) on our own child.
+        // SAFETY: kill(2) on our own child's pid, which it keeps until we reap it.
         unsafe { libc::kill(self.child.id() as i32, sig) };
         let end = std::time::Instant::now() + limit;
         loop {
