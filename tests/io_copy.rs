@@ -429,7 +429,7 @@ fn unix_stream_to_tcp_splices() {
 
 #[test]
 fn fs_file_with_seek_and_take_goes_through_sendfile_and_keeps_its_position() {
-    use netpoll::io::{AsyncReadExt, AsyncSeekExt};
+    use netpoll::io::AsyncReadExt;
     bounded(LIMIT, || {
         let rt = rt(2);
         let (std_file, path) = pattern_file(16 << 20, 12);
