@@ -63,6 +63,7 @@ fn timer_fires_while_every_worker_is_blocked_in_a_long_poll() {
 }
 
 #[test]
+#[allow(clippy::async_yields_async)] // the task hands back the waiter's JoinHandle on purpose
 fn lifo_slot_is_not_stranded_behind_a_blocked_worker() {
     // tokio #4941: the task a blocked task just woke sits in the LIFO slot, unstealable.
     bounded(Duration::from_secs(30), || {
