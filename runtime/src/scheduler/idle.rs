@@ -22,9 +22,7 @@
 //! updates the state *before* it re-checks the queues (SeqCst fence). So either the notifier sees
 //! a sleeper to wake, or the parking worker sees the work and does not sleep.
 
-use std::sync::atomic::{fence, AtomicUsize, Ordering::SeqCst};
-
-use crate::loom::Mutex;
+use crate::loom::{fence, AtomicUsize, Mutex, Ordering::SeqCst};
 
 const SEARCH_MASK: usize = 0xFFFF;
 const UNPARK_SHIFT: u32 = 16;
@@ -104,5 +102,58 @@ impl Idle {
             }
             None => false,
         }
+    }
+}
+
+#[cfg(all(test, loom))]
+mod loom_tests {
+    //! Loom models of the park/notify race: work arrives while the last awake worker parks.
+    use super::*;
+    use crate::loom::Arc;
+
+    /// One worker runs dry and parks while another thread pushes work and notifies. Either the
+    /// notifier wakes the worker, or the worker's re-check after publishing that it sleeps (the
+    /// `has_work` in `worker.rs::park`) sees the work: the work is never stranded.
+    #[test]
+    fn work_arriving_as_the_last_worker_parks_is_not_stranded() {
+        loom::model(|| {
+            let idle = Arc::new(Idle::new(1));
+            let queue = Arc::new(AtomicUsize::new(0));
+            let (i2, q2) = (idle.clone(), queue.clone());
+            let notifier = loom::thread::spawn(move || {
+                q2.fetch_add(1, SeqCst);
+                i2.worker_to_notify()
+            });
+            idle.transition_worker_to_parked(0, false);
+            let saw_work = queue.load(SeqCst) > 0;
+            let woken = notifier.join().unwrap();
+            assert!(
+                saw_work || woken == Some(0),
+                "work pushed but the only worker sleeps"
+            );
+        });
+    }
+
+    /// The same race when the worker was searching (the searching count is what makes a
+    /// notifier skip the wake-up).
+    #[test]
+    fn last_searcher_parking_races_a_push() {
+        loom::model(|| {
+            let idle = Arc::new(Idle::new(1));
+            let queue = Arc::new(AtomicUsize::new(0));
+            assert!(idle.transition_worker_to_searching());
+            let (i2, q2) = (idle.clone(), queue.clone());
+            let notifier = loom::thread::spawn(move || {
+                q2.fetch_add(1, SeqCst);
+                i2.worker_to_notify()
+            });
+            assert!(idle.transition_worker_to_parked(0, true));
+            let saw_work = queue.load(SeqCst) > 0;
+            let woken = notifier.join().unwrap();
+            assert!(
+                saw_work || woken == Some(0),
+                "work pushed but the only worker sleeps"
+            );
+        });
     }
 }
