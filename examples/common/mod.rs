@@ -25,6 +25,8 @@ pub const GRACE: Duration = Duration::from_secs(5);
 pub struct State {
     open: AtomicUsize,
     shutting_down: AtomicBool,
+    /// Tasks waiting in `shutdown_started`, by the key their future holds.
+    waiters: std::sync::Mutex<(u64, std::collections::HashMap<u64, std::task::Waker>)>,
 }
 
 impl State {
@@ -32,9 +34,74 @@ impl State {
     pub fn shutting_down(&self) -> bool {
         self.shutting_down.load(SeqCst)
     }
+
+    /// Completes when shutdown begins: race it against a read to end an idle keep-alive
+    /// connection at once instead of at its next timeout. Dropping it removes its waker.
+    pub fn shutdown_started(&self) -> ShutdownStarted<'_> {
+        ShutdownStarted {
+            state: self,
+            key: None,
+        }
+    }
+
+    fn begin_shutdown(&self) {
+        self.shutting_down.store(true, SeqCst);
+        let waiters = std::mem::take(&mut self.waiters.lock().unwrap_or_else(|e| e.into_inner()).1);
+        waiters.into_values().for_each(std::task::Waker::wake);
+    }
+
     /// Connections open now.
     pub fn open(&self) -> usize {
         self.open.load(SeqCst)
+    }
+}
+
+/// The future of [`State::shutdown_started`].
+pub struct ShutdownStarted<'a> {
+    state: &'a State,
+    key: Option<u64>,
+}
+
+impl Future for ShutdownStarted<'_> {
+    type Output = ();
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<()> {
+        if self.state.shutting_down() {
+            return std::task::Poll::Ready(());
+        }
+        {
+            let mut w = self.state.waiters.lock().unwrap_or_else(|e| e.into_inner());
+            let key = match self.key {
+                Some(k) => k,
+                None => {
+                    w.0 += 1;
+                    w.0
+                }
+            };
+            w.1.insert(key, cx.waker().clone());
+            self.key = Some(key);
+        }
+        // Re-check after registering: `begin_shutdown` sets the flag before it takes the wakers.
+        if self.state.shutting_down() {
+            std::task::Poll::Ready(())
+        } else {
+            std::task::Poll::Pending
+        }
+    }
+}
+
+impl Drop for ShutdownStarted<'_> {
+    fn drop(&mut self) {
+        if let Some(k) = self.key {
+            self.state
+                .waiters
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .1
+                .remove(&k);
+        }
     }
 }
 
@@ -155,7 +222,7 @@ where
             .ok();
         }
         drop(listener);
-        state.shutting_down.store(true, SeqCst);
+        state.begin_shutdown();
         let deadline = Instant::now() + GRACE;
         while state.open() > 0 && Instant::now() < deadline {
             netpoll::time::sleep(Duration::from_millis(10)).await;
