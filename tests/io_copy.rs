@@ -515,3 +515,33 @@ fn sigpipe_child() {
     let _ = std::fs::remove_file(path);
     println!("sigpipe-child-ok");
 }
+
+#[test]
+fn deadlines_stop_the_zero_copy_paths_too() {
+    // Regression: splice and sendfile parked on the bare registration and ignored deadlines.
+    bounded(LIMIT, || {
+        let rt = rt(2);
+        let (file, path) = pattern_file(64 << 20, 14);
+        rt.block_on(async {
+            // sendfile into a peer that never reads, with a write deadline.
+            let (mut w, _r) = tcp_pair().await;
+            w.set_write_deadline(Some(std::time::Instant::now() + Duration::from_millis(200)));
+            let mut src = FileSource {
+                file,
+                pos: 0,
+                limit: None,
+            };
+            let t = std::time::Instant::now();
+            let e = copy(&mut src, &mut w).await.unwrap_err();
+            assert_eq!(e.kind(), std::io::ErrorKind::TimedOut, "{e:?}");
+            assert!(t.elapsed() < Duration::from_secs(3), "{:?}", t.elapsed());
+            // splice from a source that never sends, with a read deadline.
+            let (_src_w, mut src_r) = tcp_pair().await;
+            let (mut dst_w, _dst_r) = tcp_pair().await;
+            src_r.set_read_deadline(Some(std::time::Instant::now() + Duration::from_millis(200)));
+            let e = copy(&mut src_r, &mut dst_w).await.unwrap_err();
+            assert_eq!(e.kind(), std::io::ErrorKind::TimedOut, "{e:?}");
+        });
+        let _ = std::fs::remove_file(path);
+    });
+}

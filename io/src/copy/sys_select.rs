@@ -214,6 +214,7 @@ mod linux {
                 // 1. Deliver what is in the pipe before reading more.
                 while self.in_pipe > 0 {
                     let (dst, dreg) = dst_socket(&*writer)?;
+                    dreg.check_deadline(Direction::Write)?;
                     let seen = dreg.readiness(Direction::Write);
                     match sys::splice(pipe.r.as_raw_fd(), dst, self.in_pipe) {
                         Ok(n) => {
@@ -238,6 +239,7 @@ mod linux {
                     None => pipe.size,
                 };
                 let (src, sreg) = src_socket(&*reader)?;
+                sreg.check_deadline(Direction::Read)?;
                 let seen = sreg.readiness(Direction::Read);
                 match sys::splice(src, pipe.w.as_raw_fd(), want) {
                     Ok(0) => self.eof = true,
@@ -305,6 +307,7 @@ mod linux {
                     return Poll::Ready(Ok(()));
                 }
                 let (dst, dreg) = dst_socket(&*writer)?;
+                dreg.check_deadline(Direction::Write)?;
                 let seen = dreg.readiness(Direction::Write);
                 let mut off = offset;
                 match sys::sendfile(dst, file, &mut off, remain.min(SENDFILE_CHUNK) as usize) {

@@ -2,11 +2,14 @@ use std::future::Future;
 use std::io;
 use std::os::fd::RawFd;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering::*};
+use std::sync::{Arc, OnceLock};
 use std::task::{ready, Context, Poll};
+use std::time::Instant;
 
 use super::scheduled_io::{Direction, ReadyEvent, ScheduledIo};
 use crate::runtime::Handle;
+use crate::time::{sleep_until, Sleep};
 
 /// An fd registered with the netpoller: once, edge-triggered, for reading and writing.
 ///
@@ -38,6 +41,37 @@ pub struct Registration {
     io: Arc<ScheduledIo>,
     fd: RawFd,
     deregistered: bool,
+    /// Go's `pollDesc` deadlines (`rd`/`wd`); allocated on the first `set_deadline`, so fds that
+    /// never use deadlines pay one word.
+    deadlines: OnceLock<Box<Deadlines>>,
+}
+
+#[derive(Default)]
+struct Deadlines {
+    any: [AtomicBool; 2],
+    dir: [std::sync::Mutex<DirDeadline>; 2],
+}
+
+#[derive(Default)]
+struct DirDeadline {
+    at: Option<Instant>,
+    /// One timer per direction, reset when the deadline moves: no allocation per operation.
+    timer: Option<Sleep>,
+}
+
+fn dir_index(d: Direction) -> usize {
+    match d {
+        Direction::Read => 0,
+        Direction::Write => 1,
+    }
+}
+
+fn timed_out(d: Direction) -> io::Error {
+    let what = match d {
+        Direction::Read => "read",
+        Direction::Write => "write",
+    };
+    io::Error::new(io::ErrorKind::TimedOut, format!("{what} deadline exceeded"))
 }
 
 impl Registration {
@@ -57,6 +91,7 @@ impl Registration {
             io,
             fd,
             deregistered: false,
+            deadlines: OnceLock::new(),
         })
     }
 
@@ -65,14 +100,16 @@ impl Registration {
         &self.handle
     }
 
-    /// Ready to read (or the peer closed), or `Pending` with the task's waker stored.
+    /// Ready to read (or the peer closed), or `Pending` with the task's waker stored. Fails
+    /// with `TimedOut` once the read deadline has passed.
     pub fn poll_read_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<ReadyEvent>> {
-        self.io.poll_ready(Direction::Read, cx)
+        self.poll_ready(Direction::Read, cx)
     }
 
-    /// Ready to write (or the peer closed), or `Pending` with the task's waker stored.
+    /// Ready to write (or the peer closed), or `Pending` with the task's waker stored. Fails
+    /// with `TimedOut` once the write deadline has passed.
     pub fn poll_write_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<ReadyEvent>> {
-        self.io.poll_ready(Direction::Write, cx)
+        self.poll_ready(Direction::Write, cx)
     }
 
     /// Either direction, by value.
@@ -81,7 +118,79 @@ impl Registration {
         direction: Direction,
         cx: &mut Context<'_>,
     ) -> Poll<io::Result<ReadyEvent>> {
-        self.io.poll_ready(direction, cx)
+        self.check_deadline(direction)?;
+        match self.io.poll_ready(direction, cx) {
+            Poll::Ready(r) => Poll::Ready(r),
+            Poll::Pending => match self.arm_deadline(direction, cx) {
+                Some(e) => Poll::Ready(Err(e)),
+                None => Poll::Pending,
+            },
+        }
+    }
+
+    /// Sets (or clears) the deadline of one direction, Go's `SetReadDeadline` /
+    /// `SetWriteDeadline`: every operation and readiness wait in that direction fails with
+    /// `TimedOut` once it has passed (the zero-copy paths of `copy` too); moving or clearing it
+    /// makes the fd usable again, and wakes parked waiters so they re-check. No allocation per
+    /// operation: one reusable timer per direction.
+    pub fn set_deadline(&self, direction: Direction, at: Option<Instant>) {
+        let dl = self.deadlines.get_or_init(Box::default);
+        let i = dir_index(direction);
+        let mut g = dl.dir[i].lock().unwrap_or_else(|e| e.into_inner());
+        g.at = at;
+        match (at, &mut g.timer) {
+            (Some(at), Some(t)) => Pin::new(t).reset(at),
+            (Some(at), None) => g.timer = Some(sleep_until(at)),
+            (None, _) => g.timer = None,
+        }
+        dl.any[i].store(at.is_some(), Release);
+        drop(g);
+        self.io.wake_direction(direction);
+    }
+
+    /// The deadline of one direction.
+    pub fn deadline(&self, direction: Direction) -> Option<Instant> {
+        let dl = self.deadlines.get()?;
+        dl.dir[dir_index(direction)]
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .at
+    }
+
+    /// `Err(TimedOut)` if the deadline of `direction` has passed (Go's `prepareRead`): call it
+    /// before an operation that does not otherwise wait through this registration.
+    pub fn check_deadline(&self, direction: Direction) -> io::Result<()> {
+        let Some(dl) = self.deadlines.get() else {
+            return Ok(());
+        };
+        let i = dir_index(direction);
+        if !dl.any[i].load(Acquire) {
+            return Ok(());
+        }
+        let g = dl.dir[i].lock().unwrap_or_else(|e| e.into_inner());
+        match g.at {
+            Some(at) if Instant::now() >= at => Err(timed_out(direction)),
+            _ => Ok(()),
+        }
+    }
+
+    /// About to park: make the deadline's timer wake us too; `Some` if it has already fired.
+    fn arm_deadline(&self, direction: Direction, cx: &mut Context<'_>) -> Option<io::Error> {
+        let dl = self.deadlines.get()?;
+        let i = dir_index(direction);
+        if !dl.any[i].load(Acquire) {
+            return None;
+        }
+        let mut g = dl.dir[i].lock().unwrap_or_else(|e| e.into_inner());
+        let at = g.at?;
+        if Instant::now() >= at {
+            return Some(timed_out(direction));
+        }
+        let fired = g
+            .timer
+            .as_mut()
+            .is_some_and(|t| Pin::new(t).poll(cx).is_ready());
+        fired.then(|| timed_out(direction))
     }
 
     /// The current readiness of `direction`, without waiting.
@@ -136,6 +245,7 @@ impl Registration {
     ) -> Poll<io::Result<R>> {
         // A hang-up flag that the syscall contradicts (EAGAIN although "closed") must not spin
         // the worker: after a few rounds, yield and let the task be polled again later.
+        self.check_deadline(direction)?;
         std::task::ready!(crate::task::coop::poll_proceed(cx));
         for _ in 0..32 {
             let seen = self.io.snapshot(direction);
@@ -145,7 +255,7 @@ impl Registration {
             match f() {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                     self.io.clear_readiness(seen);
-                    ready!(self.io.poll_ready(direction, cx))?;
+                    ready!(self.poll_ready(direction, cx))?;
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 res => return Poll::Ready(res),
@@ -161,6 +271,7 @@ impl Registration {
         direction: Direction,
         f: impl FnOnce() -> io::Result<R>,
     ) -> io::Result<R> {
+        self.check_deadline(direction)?;
         let seen = self.io.snapshot(direction);
         let res = f();
         if matches!(&res, Err(e) if e.kind() == io::ErrorKind::WouldBlock) {

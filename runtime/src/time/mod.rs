@@ -1,6 +1,6 @@
 //! Timers: `sleep`, `sleep_until`, `timeout`, `interval`.
 //!
-//! All timers of a runtime live in one hierarchical timing wheel ([`wheel`]) behind a mutex:
+//! All timers of a runtime live in one hierarchical timing wheel (`time/wheel.rs`) behind a mutex:
 //! insert and cancel are O(1) whatever the number pending (a million pending timers cost what
 //! ten do), and a dropped [`Sleep`] unlinks its entry at once, so nothing lingers. Go keeps a
 //! heap per P instead; a heap makes cancellation O(log n) and needs the timer stealing Go does
