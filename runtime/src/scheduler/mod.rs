@@ -104,6 +104,8 @@ pub(crate) struct Slot {
     pub(crate) lifo_full: AtomicBool,
     /// The task being polled now (for sysmon's long-poll report).
     pub(crate) current_task: AtomicU64,
+    /// The thread running this P, for sysmon to tell a blocked poll from a descheduled one.
+    pub(crate) thread: parking_lot::Mutex<Option<crate::sys::thread::ThreadId>>,
     pub(crate) metrics: WorkerMetrics,
 }
 
@@ -145,6 +147,7 @@ impl Shared {
                     parker: Parker::default(),
                     lifo_full: AtomicBool::new(false),
                     current_task: AtomicU64::new(0),
+                    thread: parking_lot::Mutex::new(None),
                     metrics: WorkerMetrics::default(),
                 }
             })

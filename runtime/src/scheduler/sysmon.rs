@@ -51,7 +51,28 @@ impl SysmonShared {
 struct Seen {
     seq: u64,
     since: Instant,
+    /// The thread's CPU time when this poll was first seen (where the OS tells it).
+    cpu0: Option<Duration>,
     reported: bool,
+}
+
+/// Is the poll sysmon has watched for `stuck` really stuck? A thread that is blocked in the
+/// kernel, or that has been burning CPU, is; a runnable thread that got little CPU is only
+/// waiting for a core (an overloaded machine), and handing its queue to yet another thread
+/// would not help. Without per-thread data, wall time decides.
+fn really_stuck(slot: &super::Slot, cpu0: Option<Duration>, stuck: Duration) -> bool {
+    use crate::sys::thread;
+    let Some(t) = *slot.thread.lock() else {
+        return true;
+    };
+    match thread::state(t) {
+        Some(thread::State::Blocked) => true,
+        Some(thread::State::Runnable) => match (cpu0, thread::cpu_time(t)) {
+            (Some(a), Some(b)) => b.saturating_sub(a) >= stuck / 2,
+            _ => true,
+        },
+        None => true,
+    }
 }
 
 pub(crate) fn run(shared: Arc<Shared>) {
@@ -61,6 +82,7 @@ pub(crate) fn run(shared: Arc<Shared>) {
         .map(|_| Seen {
             seq: 0,
             since: Instant::now(),
+            cpu0: None,
             reported: false,
         })
         .collect();
@@ -99,15 +121,19 @@ pub(crate) fn run(shared: Arc<Shared>) {
             };
             let s = &mut seen[p];
             if s.seq != seq {
+                let cpu0 = slot.thread.lock().and_then(crate::sys::thread::cpu_time);
                 *s = Seen {
                     seq,
                     since: now,
+                    cpu0,
                     reported: false,
                 };
                 continue;
             }
             let stuck = now.duration_since(s.since);
-            if stuck < shared.config.long_poll_threshold {
+            if stuck < shared.config.long_poll_threshold
+                || (!s.reported && !really_stuck(slot, s.cpu0, stuck))
+            {
                 continue;
             }
             let task_id = slot.current_task.load(Relaxed);

@@ -49,6 +49,7 @@ fn core_of(shared: &Shared, p: usize) -> &mut Core {
 pub(crate) fn run_p(shared: &Arc<Shared>, p: usize, stop: &dyn Fn() -> bool) -> Exit {
     let slot = &shared.slots[p];
     let _worker = context::enter_worker(shared, p);
+    *slot.thread.lock() = crate::sys::thread::current();
     loop {
         if shared.is_shutdown() {
             return Exit::Shutdown;

@@ -33,3 +33,11 @@ mod selector;
 mod selector;
 
 pub(crate) use selector::{Event, Events, Selector};
+
+#[cfg(target_os = "linux")]
+#[path = "thread_linux.rs"]
+pub(crate) mod thread;
+
+#[cfg(not(target_os = "linux"))]
+#[path = "thread_other.rs"]
+pub(crate) mod thread;
