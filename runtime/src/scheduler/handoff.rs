@@ -44,6 +44,8 @@ pub(crate) struct Core {
     pub(crate) tick: u32,
     pub(crate) searching: bool,
     pub(crate) rng: u64,
+    /// A reused buffer for taking the P's `runnext`.
+    pub(crate) scratch: Vec<Task>,
 }
 
 impl Core {
@@ -55,6 +57,7 @@ impl Core {
             tick: 0,
             searching: false,
             rng: seed | 1,
+            scratch: Vec::new(),
         }
     }
 

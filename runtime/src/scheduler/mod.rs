@@ -10,6 +10,7 @@
 pub(crate) mod handoff;
 pub(crate) mod idle;
 pub(crate) mod park;
+pub(crate) mod runnext;
 pub(crate) mod sysmon;
 pub(crate) mod worker;
 
@@ -98,7 +99,7 @@ pub(crate) struct Slot {
     /// moves them into its queue after each poll, the last one into the LIFO slot. Being part of
     /// the P and thread-safe, they travel with a hand-off and can be stolen: a task woken by a
     /// task that then blocks is never stranded (tokio #4941).
-    pub(crate) runnext: Injector<Task>,
+    pub(crate) runnext: runnext::RunNext,
     pub(crate) parker: Parker,
     /// Whether the LIFO slot holds a task (for sysmon, which cannot look into the Core).
     pub(crate) lifo_full: AtomicBool,
@@ -143,7 +144,7 @@ impl Shared {
                     status: Status::new(),
                     core: CoreCell::new(handoff::Core::new(local, seed.wrapping_mul(i as u64 + 1))),
                     stealer,
-                    runnext: Injector::new(),
+                    runnext: runnext::RunNext::default(),
                     parker: Parker::default(),
                     lifo_full: AtomicBool::new(false),
                     current_task: AtomicU64::new(0),

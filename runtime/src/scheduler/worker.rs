@@ -122,22 +122,16 @@ fn place_runnext(shared: &Shared, p: usize, core: &mut Core, lifo: bool) {
     if slot.runnext.is_empty() {
         return;
     }
-    let mut pushed = 0u64;
-    let mut last: Option<Task> = None;
-    loop {
-        match slot.runnext.steal() {
-            Steal::Success(t) => {
-                if let Some(prev) = last.replace(t) {
-                    core.local.push(prev);
-                    pushed += 1;
-                }
-            }
-            Steal::Retry => continue,
-            Steal::Empty => break,
-        }
-    }
-    let Some(last) = last else { return };
+    let mut batch = std::mem::take(&mut core.scratch);
+    slot.runnext.take_into(&mut batch);
+    let Some(last) = batch.pop() else {
+        core.scratch = batch;
+        return;
+    };
+    let mut pushed = batch.len() as u64;
     WorkerMetrics::bump(&slot.metrics.local_schedules, pushed + 1);
+    batch.drain(..).for_each(|t| core.local.push(t));
+    core.scratch = batch;
     if lifo {
         if let Some(prev) = core.lifo.replace(last) {
             core.local.push(prev);
@@ -229,11 +223,9 @@ fn find_work(shared: &Shared, p: usize) -> Option<Task> {
         if victim == p {
             continue;
         }
+        let v = &shared.slots[victim];
         loop {
-            match shared.slots[victim]
-                .stealer
-                .steal_batch_and_pop(&core.local)
-            {
+            match v.stealer.steal_batch_and_pop(&core.local) {
                 Steal::Success(t) => {
                     WorkerMetrics::bump(&shared.slots[p].metrics.steals, 1);
                     return Some(t);
@@ -241,6 +233,11 @@ fn find_work(shared: &Shared, p: usize) -> Option<Task> {
                 Steal::Empty => break,
                 Steal::Retry => continue,
             }
+        }
+        // A victim stuck in a long poll may hold tasks its poll woke and could not place yet.
+        if let Some(t) = v.runnext.steal_into(&core.local) {
+            WorkerMetrics::bump(&shared.slots[p].metrics.steals, 1);
+            return Some(t);
         }
     }
     loop {
