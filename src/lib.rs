@@ -24,6 +24,10 @@
 
 pub use netpoll_runtime::{runtime, signal, spawn, spawn_blocking, task, time};
 
+/// An attribute from the `netpoll-macros` crate, re-exported so that it is written
+/// `#[netpoll::main]` / `#[netpoll::test]` (like `#[tokio::main]` / `#[tokio::test]`).
+pub use netpoll_macros::{main, test};
+
 /// I/O: `AsyncRead`/`AsyncWrite` and their extensions, `copy`/`copy_bidirectional` (splice,
 /// sendfile, buffered), and the netpoller's readiness API ([`io::Registration`]).
 pub mod io {
@@ -40,3 +44,4 @@ pub mod fs {
 pub mod net {
     pub use netpoll_net::*;
 }
+

@@ -290,6 +290,7 @@ mod tests {
     use super::*;
 
     #[test]
+    #[cfg_attr(miri, ignore = "Miri does not support sigaction")]
     fn a_raised_signal_wakes_the_listener() {
         let rt = crate::runtime::Builder::new_current_thread()
             .build()

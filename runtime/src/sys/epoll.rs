@@ -163,3 +163,68 @@ impl Event {
         self.flags & libc::EPOLLERR as u32 != 0
     }
 }
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    //! The selector on its own (these also run under Miri, whose epoll is edge-triggered only).
+    use super::*;
+    use std::io::Write;
+    use std::os::unix::net::UnixStream;
+
+    #[test]
+    fn readiness_of_a_socketpair_is_reported_once_per_edge() {
+        let sel = Selector::new().unwrap();
+        let (a, mut b) = UnixStream::pair().unwrap();
+        a.set_nonblocking(true).unwrap();
+        sel.register(a.as_raw_fd(), 42).unwrap();
+        let mut events = Events::with_capacity(8);
+        // The initial edge: writable.
+        sel.select(&mut events, Some(Duration::ZERO)).unwrap();
+        let ev: Vec<_> = events.iter().collect();
+        assert!(
+            ev.iter().any(|e| e.token() == 42 && e.is_writable()),
+            "{ev:?}"
+        );
+        // Nothing new: no event (edge-triggered).
+        sel.select(&mut events, Some(Duration::ZERO)).unwrap();
+        assert_eq!(events.iter().count(), 0);
+        // Data arrives: one readable edge.
+        b.write_all(b"x").unwrap();
+        sel.select(&mut events, Some(Duration::from_secs(5)))
+            .unwrap();
+        let ev: Vec<_> = events.iter().collect();
+        assert!(
+            ev.iter().any(|e| e.token() == 42 && e.is_readable()),
+            "{ev:?}"
+        );
+        // The peer hangs up: read-closed.
+        drop(b);
+        sel.select(&mut events, Some(Duration::from_secs(5)))
+            .unwrap();
+        assert!(events.iter().any(|e| e.token() == 42 && e.is_read_closed()));
+        sel.deregister(a.as_raw_fd()).unwrap();
+    }
+
+    #[test]
+    fn wake_interrupts_a_blocking_select_and_is_swallowed() {
+        let sel = std::sync::Arc::new(Selector::new().unwrap());
+        let s2 = sel.clone();
+        let t = std::thread::spawn(move || {
+            let mut events = Events::with_capacity(8);
+            s2.select(&mut events, None).unwrap();
+            events.iter().count()
+        });
+        std::thread::sleep(Duration::from_millis(10));
+        sel.wake().unwrap();
+        assert_eq!(
+            t.join().unwrap(),
+            0,
+            "the wake-up event must not reach the caller"
+        );
+        // A wake before the select is not lost either.
+        sel.wake().unwrap();
+        let mut events = Events::with_capacity(8);
+        sel.select(&mut events, Some(Duration::from_secs(5)))
+            .unwrap();
+    }
+}

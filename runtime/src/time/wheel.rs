@@ -999,6 +999,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(miri, ignore = "too slow for Miri")]
     fn randomized_against_btreemap_model() {
         for seed in 1..=24u64 {
             let mut rng = XorShift(seed.wrapping_mul(0x2545_F491_4F6C_DD1D) | 1);
@@ -1097,6 +1098,7 @@ mod tests {
     const MILLION: usize = 1_000_000;
 
     #[test]
+    #[cfg_attr(miri, ignore = "too slow for Miri")]
     fn million_timers_inserted_then_removed() {
         let started = Instant::now();
         let mut rng = XorShift(0xDEAD_BEEF_CAFE_F00D);
@@ -1123,6 +1125,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(miri, ignore = "too slow for Miri")]
     fn million_timers_with_random_deadlines_all_fire() {
         let started = Instant::now();
         let mut rng = XorShift(0x0123_4567_89AB_CDEF);

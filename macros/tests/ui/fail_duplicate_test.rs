@@ -1,0 +1,5 @@
+#[netpoll::test]
+#[test]
+async fn twice() {}
+
+fn main() {}

@@ -1,0 +1,4 @@
+#[netpoll::main]
+async fn main(args: Vec<String>) {
+    println!("{args:?}");
+}

@@ -1,0 +1,2 @@
+#[netpoll::main]
+fn main() {}

@@ -1,0 +1,4 @@
+#[netpoll::main]
+struct Server;
+
+fn main() {}

@@ -1,0 +1,4 @@
+#[netpoll::test]
+fn not_async() {}
+
+fn main() {}

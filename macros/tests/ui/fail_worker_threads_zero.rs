@@ -1,0 +1,2 @@
+#[netpoll::main(worker_threads = 0)]
+async fn main() {}
