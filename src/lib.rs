@@ -45,3 +45,4 @@ pub mod net {
     pub use netpoll_net::*;
 }
 
+pub mod sync;

@@ -1,0 +1,97 @@
+//! Synchronization for tasks: channels ([`oneshot`], [`mpsc`], [`broadcast`], [`watch`]),
+//! [`Mutex`], [`RwLock`], [`Semaphore`] and [`Notify`], with tokio's names and shapes, so that
+//! `tokio::sync::X` ports as `netpoll::sync::X`.
+//!
+//! Nothing here depends on the netpoll scheduler: every primitive works with wakers only, so it
+//! can be shared with other executors and, through the `blocking_*` methods, with plain threads.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use netpoll::sync::{mpsc, Mutex};
+//!
+//! netpoll::runtime::Runtime::new().unwrap().block_on(async {
+//!     let total = Arc::new(Mutex::new(0));
+//!     let (tx, mut rx) = mpsc::channel(8);
+//!     for i in 0..4 {
+//!         let (tx, total) = (tx.clone(), total.clone());
+//!         netpoll::spawn(async move {
+//!             *total.lock().await += i;
+//!             tx.send(i).await.unwrap();
+//!         });
+//!     }
+//!     drop(tx);
+//!     let mut got = 0;
+//!     while rx.recv().await.is_some() {
+//!         got += 1;
+//!     }
+//!     assert_eq!(got, 4);
+//!     assert_eq!(*total.lock().await, 6);
+//! });
+//! ```
+//!
+//! # Where each primitive comes from
+//!
+//! Well-kept, runtime-agnostic crates do most of this; netpoll wraps them in tokio's names and
+//! writes by hand only what none of them does with tokio's semantics:
+//!
+//! | primitive | built on | why |
+//! | --- | --- | --- |
+//! | [`oneshot`] | `futures-channel` | same shape as tokio's already; the wrapper adds tokio's error types, `try_recv`, `closed` and `blocking_recv` |
+//! | [`mpsc`] | `async-channel` | a lock-free bounded/unbounded queue with blocking send/recv for threads; the wrapper gives tokio's `recv() -> Option<T>`, error enums and single-receiver shape |
+//! | [`Mutex`], [`RwLock`] | `async-lock` | mature, fast; the wrapper renames (`lock_owned`, `blocking_lock`, `try_lock -> Result`) |
+//! | [`broadcast`] | `async-broadcast` (in overflow mode) | overflow mode drops the oldest value and reports `Overflowed(n)`, which is tokio's `Lagged(n)`; the wrapper keeps the channel open without receivers as tokio does |
+//! | [`Semaphore`] | by hand | `async-lock`'s semaphore has no `close` (so no `AcquireError`), no `acquire_many`, and is not first-come first-served; tokio's is all three |
+//! | [`Notify`] | by hand | tokio's `notify_one` stores a permit when nobody waits and `notify_waiters` wakes futures created before it even if not yet polled; `event-listener` cannot store the permit without a lost-wake-up race, so this is a mutex-guarded waiter queue |
+//! | [`watch`] | by hand, on [`Notify`] | no maintained runtime-agnostic crate has tokio's version-tracking `changed`/`borrow_and_update`; it is small |
+//!
+//! # Differences from tokio
+//!
+//! - [`Mutex`] and [`RwLock`] are *eventually* fair (`async-lock` hands the lock over in FIFO
+//!   order once a waiter has starved for about half a millisecond), not strictly FIFO. Their
+//!   guards are `async-lock`'s; they have no `map`.
+//! - [`broadcast::channel`] holds exactly `capacity` values; tokio rounds up to a power of two.
+//!   Broadcast receivers have no `len`.
+//! - [`mpsc`] has no `reserve`/`Permit` nor `WeakSender`.
+//! - `blocking_*` methods called from inside a runtime block the worker instead of panicking as
+//!   tokio's do (the runtime does not expose whether the current thread drives tasks).
+//! - [`Semaphore`], [`Notify`] and [`watch`] take a small mutex on every operation instead of
+//!   tokio's lock-free fast paths.
+
+mod block;
+pub mod broadcast;
+pub mod mpsc;
+mod mutex;
+mod notify;
+pub mod oneshot;
+mod rwlock;
+mod semaphore;
+pub mod watch;
+
+pub use mutex::{Mutex, MutexGuard, OwnedMutexGuard};
+pub use notify::Notify;
+pub use rwlock::{
+    OwnedRwLockReadGuard, OwnedRwLockWriteGuard, RwLock, RwLockReadGuard, RwLockWriteGuard,
+};
+pub use semaphore::{
+    AcquireError, OwnedSemaphorePermit, Semaphore, SemaphorePermit, TryAcquireError,
+};
+
+/// Named future types, as in `tokio::sync::futures`.
+pub mod futures {
+    pub use super::notify::Notified;
+}
+
+use std::fmt;
+
+/// The lock is held elsewhere: returned by [`Mutex::try_lock`], [`RwLock::try_read`] and
+/// [`RwLock::try_write`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TryLockError(());
+
+impl fmt::Display for TryLockError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("operation would block")
+    }
+}
+
+impl std::error::Error for TryLockError {}
