@@ -23,11 +23,46 @@ pub use runtime::{spawn, spawn_blocking};
 mod tests {
     //! End to end on a current-thread runtime, small enough for Miri: spawn and join, a timer,
     //! and a task that gets EAGAIN, parks, and is woken by the netpoller.
-    use std::io::{Read, Write};
+
     use std::os::fd::AsRawFd;
     use std::time::Duration;
 
     use crate::io::{Direction, Registration};
+
+    /// `write(2)`/`read(2)`: Miri's socketpairs support these, not std's `send`/`recv`.
+    fn raw_write(s: &impl std::os::fd::AsRawFd, data: &[u8]) -> std::io::Result<usize> {
+        // SAFETY: writing from a live buffer of the given length to an fd we own.
+        let n = unsafe { libc::write(s.as_raw_fd(), data.as_ptr().cast(), data.len()) };
+        if n < 0 {
+            Err(std::io::Error::last_os_error())
+        } else {
+            Ok(n as usize)
+        }
+    }
+
+    fn raw_read(s: &impl std::os::fd::AsRawFd, buf: &mut [u8]) -> std::io::Result<usize> {
+        // SAFETY: reading into a live buffer of the given length from an fd we own.
+        let n = unsafe { libc::read(s.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
+        if n < 0 {
+            Err(std::io::Error::last_os_error())
+        } else {
+            Ok(n as usize)
+        }
+    }
+
+    /// `fcntl(O_NONBLOCK)`: std's `set_nonblocking` uses an ioctl that Miri lacks for sockets.
+    fn set_nonblocking(s: &impl std::os::fd::AsRawFd) {
+        let fd = s.as_raw_fd();
+        // SAFETY: fcntl on an fd we own; F_GETFL/F_SETFL take and return plain ints.
+        let rc = unsafe {
+            libc::fcntl(
+                fd,
+                libc::F_SETFL,
+                libc::fcntl(fd, libc::F_GETFL) | libc::O_NONBLOCK,
+            )
+        };
+        assert_eq!(rc, 0);
+    }
 
     #[test]
     fn spawn_sleep_and_park_on_eagain() {
@@ -41,13 +76,13 @@ mod tests {
                 22
             });
             crate::time::sleep(Duration::from_millis(1)).await;
-            let (x, mut y) = std::os::unix::net::UnixStream::pair().unwrap();
-            x.set_nonblocking(true).unwrap();
+            let (x, y) = std::os::unix::net::UnixStream::pair().unwrap();
+            set_nonblocking(&x);
             let reader = crate::spawn(async move {
                 let reg = Registration::new(x.as_raw_fd()).unwrap();
                 let mut buf = [0u8; 4];
                 let n = std::future::poll_fn(|cx| {
-                    reg.poll_io(cx, Direction::Read, || (&x).read(&mut buf))
+                    reg.poll_io(cx, Direction::Read, || raw_read(&x, &mut buf))
                 })
                 .await
                 .unwrap();
@@ -55,7 +90,7 @@ mod tests {
                 buf[..n].to_vec()
             });
             crate::task::yield_now().await;
-            y.write_all(b"ping").unwrap();
+            raw_write(&y, b"ping").unwrap();
             let got = reader.await.unwrap();
             assert_eq!(got, b"ping");
             a.await.unwrap() + b.await.unwrap()

@@ -177,6 +177,9 @@ impl Runtime {
 /// SIGPIPE is ignored when its disposition is still the default (Rust binaries already ignore
 /// it; a C host embedding netpoll may not). A handler someone installed is left alone.
 fn ignore_sigpipe() {
+    if cfg!(miri) {
+        return; // Miri has no sigaction; the process is the test harness anyway.
+    }
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
         // SAFETY: querying and then setting SIGPIPE's disposition with valid pointers; SIG_IGN

@@ -13,6 +13,9 @@ pub(crate) struct ThreadId {
 
 /// The calling thread's id.
 pub(crate) fn current() -> Option<ThreadId> {
+    if cfg!(miri) {
+        return None; // no pthread_getcpuclockid under Miri: sysmon falls back to wall time
+    }
     let mut clock: libc::clockid_t = 0;
     // SAFETY: pthread_self() is always valid for the calling thread; `clock` is a valid out-param.
     let rc = unsafe { libc::pthread_getcpuclockid(libc::pthread_self(), &mut clock) };
