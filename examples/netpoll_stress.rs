@@ -417,7 +417,25 @@ async fn echo_server() -> io::Result<SocketAddr> {
             netpoll::spawn(async move {
                 let _ = s.set_nodelay(true);
                 let (mut r, mut w) = s.into_split();
-                if netpoll::io::copy(&mut r, &mut w).await.is_ok() {
+                // NETPOLL_STRESS_BUFFERED_ECHO=1 echoes through a user-space buffer instead of
+                // splice, to compare the two paths on the same load.
+                let done = if std::env::var_os("NETPOLL_STRESS_BUFFERED_ECHO").is_some() {
+                    let mut buf = vec![0u8; 64 * 1024];
+                    loop {
+                        match r.read(&mut buf).await {
+                            Ok(0) => break Ok(0),
+                            Ok(n) => {
+                                if let Err(e) = w.write_all(&buf[..n]).await {
+                                    break Err(e);
+                                }
+                            }
+                            Err(e) => break Err(e),
+                        }
+                    }
+                } else {
+                    netpoll::io::copy(&mut r, &mut w).await
+                };
+                if done.is_ok() {
                     let _ = w.shutdown().await;
                 }
             });

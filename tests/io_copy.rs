@@ -547,3 +547,28 @@ fn deadlines_stop_the_zero_copy_paths_too() {
         let _ = std::fs::remove_file(path);
     });
 }
+
+#[test]
+fn a_small_known_limit_between_sockets_is_copied_buffered() {
+    use netpoll::io::AsyncReadExt;
+    bounded(LIMIT, || {
+        let rt = rt(2);
+        rt.block_on(async {
+            let (src_w, mut src_r) = tcp_pair().await;
+            let (mut dst_w, dst_r) = tcp_pair().await;
+            write_all(&src_w, &[7u8; 20_000]).await.unwrap();
+            // Under the splice threshold: buffered, and exactly the limit moves.
+            let mut small = (&mut src_r).take(1000);
+            assert_eq!(copy_path(&small, &dst_w), CopyPath::Buffered);
+            assert_eq!(copy(&mut small, &mut dst_w).await.unwrap(), 1000);
+            // At or above it: splice.
+            let mut big = (&mut src_r).take(16 * 1024);
+            assert_eq!(copy_path(&big, &dst_w), CopyPath::Splice);
+            assert_eq!(copy(&mut big, &mut dst_w).await.unwrap(), 16 * 1024);
+            dst_w.shutdown_std(Shutdown::Write).unwrap();
+            let mut h = Hash::new();
+            h.update(&[7u8; 1000 + 16 * 1024]);
+            assert_eq!(read_to_end_hash(&dst_r).await.unwrap(), h);
+        });
+    });
+}

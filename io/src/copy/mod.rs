@@ -6,7 +6,7 @@
 //!
 //! | reader | writer | path |
 //! |---|---|---|
-//! | stream socket (TCP, Unix) | stream socket | `splice(2)` socket → pipe → socket, pipe from a pool |
+//! | stream socket (TCP, Unix) | stream socket | `splice(2)` socket → pipe → socket, pipe from a pool (unless a limit under 16 KiB is known: buffered) |
 //! | regular file | stream socket | `sendfile(2)` from the file's offset |
 //! | anything else | anything | a buffered loop with one reused 64 KiB buffer |
 //!

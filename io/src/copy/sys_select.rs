@@ -6,10 +6,23 @@ use crate::{AsyncRead, AsyncWrite};
 #[cfg(target_os = "linux")]
 pub(crate) use linux::{SendfileState, SpliceState, Stop};
 
+/// Below this many bytes, splice does not pay: socket -> pipe -> socket costs the same two
+/// syscalls as read + write plus the pipe, and the copy it saves is cheap. Measured with the
+/// stress tool's echo server (2 workers, 100 connections): with messages of up to 64 B the
+/// buffered echo did 9-35 % more messages/s than splice; up to 16 KiB the two were even; for
+/// bulk transfers splice moves 1.4-1.5x tokio's buffered copy_bidirectional.
+pub(crate) const SPLICE_MIN: u64 = 16 * 1024;
+
 #[cfg(target_os = "linux")]
 pub(crate) fn choose<R: AsyncRead + ?Sized, W: AsyncWrite + ?Sized>(r: &R, w: &W) -> CopyPath {
     use crate::{ZeroCopySink, ZeroCopySource};
     match (r.zero_copy_source(), w.zero_copy_sink()) {
+        // A copy known to be small (a `take` under the threshold) is cheaper buffered.
+        (Some((ZeroCopySource::Socket { .. }, Some(limit))), Some(ZeroCopySink::Socket { .. }))
+            if limit < SPLICE_MIN =>
+        {
+            CopyPath::Buffered
+        }
         (Some((ZeroCopySource::Socket { .. }, _)), Some(ZeroCopySink::Socket { .. })) => {
             CopyPath::Splice
         }
