@@ -11,6 +11,7 @@ pub(crate) use linux::{SendfileState, SpliceState, Stop};
 /// stress tool's echo server (2 workers, 100 connections): with messages of up to 64 B the
 /// buffered echo did 9-35 % more messages/s than splice; up to 16 KiB the two were even; for
 /// bulk transfers splice moves 1.4-1.5x tokio's buffered copy_bidirectional.
+#[cfg(target_os = "linux")]
 pub(crate) const SPLICE_MIN: u64 = 16 * 1024;
 
 #[cfg(target_os = "linux")]
