@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use netpoll::io::Registration;
-use support::{bounded, open_fds, rt, threads, wait_until};
+use support::{bounded, open_fds, rt, runtime_threads, wait_until};
 
 struct CountDrop(Arc<AtomicUsize>);
 impl Drop for CountDrop {
@@ -26,8 +26,13 @@ fn shutdown_with_pending_io_and_timers_leaks_nothing() {
     bounded(Duration::from_secs(30), || {
         // Warm up process-wide lazies (std's thread machinery) before measuring.
         drop(rt(1));
+        // A previous test's detached worker may still be finishing its last poll.
+        assert!(
+            wait_until(Duration::from_secs(5), || runtime_threads() == 0),
+            "runtime threads left over before the test: {}",
+            runtime_threads()
+        );
         let fds_before = open_fds();
-        let threads_before = threads();
         let dropped = Arc::new(AtomicUsize::new(0));
         {
             let rt = rt(2);
@@ -59,10 +64,9 @@ fn shutdown_with_pending_io_and_timers_leaks_nothing() {
         }
         assert_eq!(dropped.load(SeqCst), 12, "every task's destructor ran");
         assert!(
-            wait_until(Duration::from_secs(5), || threads() == threads_before),
-            "threads: {} -> {}",
-            threads_before,
-            threads()
+            wait_until(Duration::from_secs(5), || runtime_threads() == 0),
+            "runtime threads still alive after shutdown: {}",
+            runtime_threads()
         );
         assert_eq!(open_fds(), fds_before, "fds leaked");
     });

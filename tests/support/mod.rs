@@ -48,11 +48,20 @@ pub fn open_fds() -> usize {
         .unwrap_or(0)
 }
 
-/// Number of threads of this process.
-pub fn threads() -> usize {
-    std::fs::read_dir("/proc/self/task")
-        .map(|d| d.count())
-        .unwrap_or(0)
+/// Number of threads of this process that a runtime started: those whose name begins with
+/// `netpoll` (workers, sysmon, blocking pool). Counting every thread would race with the test
+/// harness, which starts the next test's thread whenever one finishes.
+pub fn runtime_threads() -> usize {
+    let Ok(dir) = std::fs::read_dir("/proc/self/task") else {
+        return 0;
+    };
+    dir.filter_map(|e| e.ok())
+        .filter(|e| {
+            std::fs::read_to_string(e.path().join("comm"))
+                .map(|c| c.starts_with("netpoll"))
+                .unwrap_or(false)
+        })
+        .count()
 }
 
 /// Polls `cond` every millisecond until it holds or `limit` passes.
