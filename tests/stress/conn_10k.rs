@@ -18,8 +18,6 @@
 //! the server accepted 10 000 connections and held 10 000 at once. The parent kills the child
 //! after 120 s.
 
-mod support;
-
 use std::io::Read;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::process::{Command, Stdio};
@@ -27,11 +25,11 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::SeqCst};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use crate::support::{rt, wait_until, write_all, Pattern};
 use netpoll::net::{TcpListener, TcpSocket, TcpStream};
-use support::{rt, wait_until, write_all, Pattern};
 
 const ROLE_ENV: &str = "NETPOLL_TEST_10K_SERVER";
-const CHILD_TEST: &str = "tcp_10k_clients";
+const CHILD_TEST: &str = "conn_10k::tcp_10k_clients";
 const RESULT_TAG: &str = "TCP10K_RESULT";
 
 const CONNS: usize = 10_000;
@@ -121,6 +119,11 @@ async fn echo(s: &TcpStream, stats: &ServerStats) -> std::io::Result<()> {
 
 #[test]
 fn ten_thousand_concurrent_connections() {
+    let _serial = crate::serial();
+    crate::soak("conn_10k", |_| one_round());
+}
+
+fn one_round() {
     let started = Instant::now();
     let rt = rt(2);
     let listener = rt.block_on(TcpListener::bind("127.0.0.1:0")).expect("bind");
