@@ -79,7 +79,7 @@ fn main() -> ExitCode {
         }
     };
     let root = Arc::new(root);
-    common::serve(&args[1], move |stream, _peer, state| {
+    common::serve_fds(&args[1], 2, move |stream, _peer, state| {
         connection(stream, state, root.clone())
     })
 }

@@ -23,7 +23,7 @@ fn main() -> ExitCode {
         return common::usage("proxy LISTEN UPSTREAM");
     }
     let upstream: Arc<str> = args[2].as_str().into();
-    common::serve(&args[1], move |mut client, peer, _state| {
+    common::serve_fds(&args[1], 6, move |mut client, peer, _state| {
         let upstream = upstream.clone();
         async move {
             let mut up = match netpoll::time::timeout(

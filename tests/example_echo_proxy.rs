@@ -216,3 +216,49 @@ fn stress_tool_json_summary_has_no_errors() {
         assert!(stdout.contains("\"mismatches\": 0"), "{stdout}");
     });
 }
+
+#[test]
+fn connection_limit_makes_new_clients_wait_for_a_slot() {
+    bounded(Duration::from_secs(60), || {
+        let echo = Example::start(
+            "echo",
+            &["127.0.0.1:0"],
+            &[("NETPOLL_WORKERS", "2"), ("NETPOLL_MAX_CONNS", "3")],
+        );
+        let ping = |s: &mut TcpStream, b: u8| -> std::io::Result<u8> {
+            s.write_all(&[b])?;
+            let mut got = [0u8; 1];
+            s.read_exact(&mut got)?;
+            Ok(got[0])
+        };
+        // Three connections take the three slots (each proven accepted by an echo).
+        let mut held: Vec<TcpStream> = (0..3).map(|_| client(echo.addr)).collect();
+        for (i, s) in held.iter_mut().enumerate() {
+            assert_eq!(ping(s, i as u8).unwrap(), i as u8);
+        }
+        // A fourth connects (the kernel's backlog takes it) but is not served...
+        let mut waiting = client(echo.addr);
+        waiting
+            .set_read_timeout(Some(Duration::from_millis(300)))
+            .unwrap();
+        let e = ping(&mut waiting, 42).unwrap_err();
+        assert!(
+            matches!(
+                e.kind(),
+                std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+            ),
+            "{e}"
+        );
+        // ...until a slot frees up; then its byte (already sent) comes back.
+        drop(held.remove(0));
+        waiting
+            .set_read_timeout(Some(Duration::from_secs(20)))
+            .unwrap();
+        let mut got = [0u8; 1];
+        waiting.read_exact(&mut got).unwrap();
+        assert_eq!(got[0], 42);
+        for (i, s) in held.iter_mut().enumerate() {
+            assert_eq!(ping(s, 7 + i as u8).unwrap(), 7 + i as u8);
+        }
+    });
+}

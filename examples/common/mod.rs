@@ -3,7 +3,10 @@
 //! - workers from `NETPOLL_WORKERS` (default: the number of cores);
 //! - exactly one line `listening on ADDR` on stdout, flushed, once bound;
 //! - SIGINT/SIGTERM: stop accepting, let open connections finish for up to 5 s, exit 0;
-//! - a connection's error is logged to stderr and ends that connection only.
+//! - a connection's error is logged to stderr and ends that connection only;
+//! - at most `NETPOLL_MAX_CONNS` connections at once (default: what the fd limit allows, see
+//!   [`max_conns`]); at the limit the server stops accepting until one closes, so a flood of
+//!   clients waits in the listen backlog instead of exhausting the server's fds or memory.
 #![allow(dead_code)]
 
 use std::future::Future;
@@ -148,6 +151,31 @@ pub async fn termination() -> io::Result<()> {
     Ok(())
 }
 
+/// The most connections a server holds at once: `NETPOLL_MAX_CONNS` if set, else what the
+/// process's fd limit allows when each connection costs `fds_per_conn` descriptors (64 kept
+/// back for the listener, the runtime and files).
+pub fn max_conns(fds_per_conn: usize) -> Result<usize, String> {
+    if let Ok(v) = std::env::var("NETPOLL_MAX_CONNS") {
+        return match v.trim().parse::<usize>() {
+            Ok(n) if n > 0 => Ok(n),
+            _ => Err(format!(
+                "NETPOLL_MAX_CONNS={v:?}: expected a positive number"
+            )),
+        };
+    }
+    // "Max open files            20000                20000                files"
+    let soft = std::fs::read_to_string("/proc/self/limits")
+        .ok()
+        .and_then(|l| {
+            l.lines()
+                .find(|l| l.starts_with("Max open files"))
+                .and_then(|l| l.split_whitespace().nth(3).map(str::to_owned))
+        })
+        .and_then(|n| n.parse::<usize>().ok())
+        .unwrap_or(1024);
+    Ok((soft.saturating_sub(64) / fds_per_conn.max(1)).max(1))
+}
+
 /// Runs a TCP server on `addr` until SIGINT/SIGTERM: one task per connection running
 /// `handler`, then up to [`GRACE`] for open connections to finish. Returns the exit code.
 pub fn serve<F, Fut>(addr: &str, handler: F) -> ExitCode
@@ -155,6 +183,24 @@ where
     F: Fn(TcpStream, SocketAddr, Arc<State>) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = io::Result<()>> + Send + 'static,
 {
+    serve_fds(addr, 1, handler)
+}
+
+/// [`serve`] for a server whose connections cost `fds_per_conn` descriptors each (a proxy's
+/// connection holds two sockets and up to two splice pipes), which sets the default
+/// connection limit.
+pub fn serve_fds<F, Fut>(addr: &str, fds_per_conn: usize, handler: F) -> ExitCode
+where
+    F: Fn(TcpStream, SocketAddr, Arc<State>) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = io::Result<()>> + Send + 'static,
+{
+    let limit = match max_conns(fds_per_conn) {
+        Ok(n) => n,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(2);
+        }
+    };
     let rt = match runtime() {
         Ok(rt) => rt,
         Err(code) => return code,
@@ -186,13 +232,32 @@ where
         }
         let state = Arc::new(State::default());
         let handler = Arc::new(handler);
+        let slots = Arc::new(netpoll::sync::Semaphore::new(limit));
         {
             let accept_loop = async {
+                let mut warned = false;
                 loop {
+                    // A slot first: at the limit, stop accepting until a connection closes.
+                    let slot = match slots.clone().try_acquire_owned() {
+                        Ok(p) => p,
+                        Err(_) => {
+                            if !warned {
+                                warned = true;
+                                eprintln!(
+                                    "connection limit {limit} reached: new connections wait \
+                                     (NETPOLL_MAX_CONNS)"
+                                );
+                            }
+                            match slots.clone().acquire_owned().await {
+                                Ok(p) => p,
+                                Err(_) => return,
+                            }
+                        }
+                    };
                     match listener.accept().await {
                         Ok((stream, peer)) => {
                             state.open.fetch_add(1, SeqCst);
-                            let guard = Open(state.clone());
+                            let guard = (Open(state.clone()), slot);
                             let fut = handler(stream, peer, state.clone());
                             netpoll::spawn(async move {
                                 if let Err(e) = fut.await {
