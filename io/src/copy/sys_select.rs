@@ -164,6 +164,8 @@ mod linux {
         limit: Option<u64>,
         /// No byte has moved yet: EINVAL now means "this pair cannot splice".
         first: bool,
+        /// No pipe could be made (EMFILE, ENFILE, ENOMEM): like Go, copy without one.
+        no_pipe: bool,
     }
 
     impl SpliceState {
@@ -175,6 +177,7 @@ mod linux {
                 eof: false,
                 limit,
                 first: true,
+                no_pipe: false,
             }
         }
 
@@ -199,7 +202,7 @@ mod linux {
                 }
             }
             match res {
-                Err(e) if self.first && is_unsupported(&e) => {
+                Err(e) if self.first && (self.no_pipe || is_unsupported(&e)) => {
                     COUNTERS.splice_copies.fetch_sub(1, Relaxed);
                     Poll::Ready(Err(Stop::Fallback(self.limit)))
                 }
@@ -220,7 +223,15 @@ mod linux {
             W: AsyncWrite + ?Sized,
         {
             if self.pipe.is_none() {
-                self.pipe = Some(get_pipe()?);
+                match get_pipe() {
+                    Ok(p) => self.pipe = Some(p),
+                    Err(e) => {
+                        // Out of fds or memory for a pipe: nothing has moved, so the buffered
+                        // loop (which needs no fd) takes over, as Go's io.Copy does.
+                        self.no_pipe = true;
+                        return Poll::Ready(Err(e));
+                    }
+                }
             }
             loop {
                 ready!(netpoll_runtime::task::coop::poll_proceed(cx));
