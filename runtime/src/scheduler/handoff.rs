@@ -23,8 +23,14 @@
 //!
 //! Because `seq` grows on every poll and on every acquisition, the stuck M's CAS can never
 //! succeed once sysmon has taken the P, even if the P has since gone through many polls.
+//!
+//! The loom model at the end of this file checks both claims: across every interleaving of an
+//! owner's polls and a retake, loom's `UnsafeCell` sees the `Core` touched by one thread at a
+//! time, the stuck M learns exactly when its P was taken, and a retake aimed at an old poll
+//! never lands. (Making `end_poll` ignore a retake makes the model fail with a causality
+//! violation, as it should.)
 
-use std::sync::atomic::{AtomicU64, Ordering::*};
+use crate::loom::{AtomicU64, Ordering::*};
 
 use crossbeam_deque::Worker;
 
@@ -164,5 +170,84 @@ mod tests {
         assert!(s.end_poll(seq));
         assert!(!s.try_retake(seq));
         assert_eq!(s.in_poll(), None);
+    }
+}
+
+#[cfg(all(test, loom))]
+mod loom_tests {
+    //! Loom model of the hand-off: whatever the interleaving of the owner's polls and sysmon's
+    //! retake, exactly one thread at a time touches the `Core` (loom's `UnsafeCell` checks every
+    //! access is ordered after the previous one), and the stuck M learns that its P is gone.
+    use super::*;
+    use crate::loom::Arc;
+
+    fn touch(cell: &CoreCell) {
+        // SAFETY: the model calls this only where the protocol says this thread owns the P;
+        // loom's cell reports it if two threads ever get here unordered.
+        let core = unsafe { cell.get() };
+        core.tick += 1;
+    }
+
+    #[test]
+    fn exactly_one_thread_owns_the_core_across_a_retake() {
+        loom::model(|| {
+            let status = Arc::new(Status::new());
+            let cell = Arc::new(CoreCell::new(Core::new(Worker::new_lifo(), 1)));
+            let (st, c) = (status.clone(), cell.clone());
+            // sysmon: sees a poll, retakes it, and hands the P to a new M (this thread), which
+            // makes it its own and runs scheduler code on it.
+            let sysmon = loom::thread::spawn(move || {
+                let Some(seq) = st.in_poll() else {
+                    return false;
+                };
+                if !st.try_retake(seq) {
+                    return false;
+                }
+                st.acquire_retaken();
+                touch(&c);
+                let seq2 = st.begin_poll();
+                assert!(st.end_poll(seq2), "nobody else may retake here");
+                touch(&c);
+                true
+            });
+            // The owner: scheduler code, then two polls; after each, it may go on only if the
+            // P is still its own.
+            touch(&cell);
+            let mut lost = false;
+            for _ in 0..2 {
+                let seq = status.begin_poll();
+                if !status.end_poll(seq) {
+                    lost = true;
+                    break;
+                }
+                touch(&cell);
+            }
+            let retaken = sysmon.join().unwrap();
+            assert_eq!(lost, retaken, "the stuck M must learn exactly when its P was taken");
+        });
+    }
+
+    /// A retake aimed at an old poll never succeeds once the owner has moved on, even when the
+    /// owner is in a newer poll at that moment.
+    #[test]
+    fn a_stale_retake_never_lands() {
+        loom::model(|| {
+            let status = Arc::new(Status::new());
+            let first = status.begin_poll();
+            let st = status.clone();
+            let sysmon = loom::thread::spawn(move || st.try_retake(first));
+            let owner_kept_first = status.end_poll(first);
+            let mut owner_kept_second = false;
+            if owner_kept_first {
+                let second = status.begin_poll();
+                owner_kept_second = status.end_poll(second);
+            }
+            let retaken = sysmon.join().unwrap();
+            // Either sysmon took poll `first` (and the owner lost it), or the owner kept both.
+            assert_eq!(retaken, !owner_kept_first);
+            if !retaken {
+                assert!(owner_kept_second, "a stale seq took a newer poll");
+            }
+        });
     }
 }
