@@ -46,3 +46,6 @@ pub mod net {
 }
 
 pub mod sync;
+
+#[cfg(feature = "hyper")]
+pub mod hyper;
