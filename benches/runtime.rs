@@ -1,9 +1,10 @@
 //! Scheduler benchmarks: netpoll against tokio, same shapes, same worker count, same channels.
 //!
-//! Every shape is written once, generic over [`Rt`], and instantiated for both runtimes; the
-//! two instances sit in one criterion group named after the shape (functions `netpoll` and
-//! `tokio`), so a run measures both under the same machine conditions. Channels and the
-//! completion signal are tokio's runtime-agnostic `sync` types on both sides.
+//! Every shape is written once, generic over [`Rt`] (the TCP echo as a macro over the crate),
+//! and instantiated for both runtimes; the two instances sit in one criterion group named after
+//! the shape (functions `netpoll` and `tokio`), so a run measures both under the same machine
+//! conditions. Channels and the completion signal are tokio's runtime-agnostic `sync` types on
+//! both sides.
 //!
 //! Workers: `NETPOLL_BENCH_WORKERS` (default 2). Hang guard: `NETPOLL_BENCH_HANG_SECS`
 //! (default 30): each function first runs one probe iteration on a side thread and is skipped
@@ -29,6 +30,8 @@ const PING_PONG_ROUNDS: u32 = 10;
 const CHAIN_DEPTH: usize = 1_000;
 const SLEEP_TASKS: usize = 10_000;
 const SLEEP_FOR: Duration = Duration::from_millis(1);
+const ECHO_ROUND_TRIPS: usize = 1_000;
+const ECHO_MSG: usize = 64;
 
 // ---------------------------------------------------------------------------------------------
 // The two runtimes behind one interface.
@@ -269,6 +272,54 @@ fn sleep_10k<R: Rt>(rt: &R) {
     });
 }
 
+/// A loopback TCP echo: a server task echoes 64-byte messages back, a client task sends one and
+/// `read_exact`s the echo, 1k round trips per iteration over one connected pair (its set-up, a
+/// bind, a connect and an accept, is part of the iteration but small next to the round trips).
+///
+/// Sockets are not behind [`Rt`], so the shape is written once as a macro over the crate that
+/// provides `net`, `io`'s extension traits and `spawn`: both crates use tokio's names.
+macro_rules! tcp_echo_shape {
+    ($name:ident, $krate:ident) => {
+        fn $name(rt: &$krate::runtime::Runtime) {
+            use $krate::io::{AsyncReadExt, AsyncWriteExt};
+            use $krate::net::{TcpListener, TcpStream};
+            rt.block_on(async {
+                let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+                let addr = listener.local_addr().expect("local_addr");
+                let server = $krate::spawn(async move {
+                    let (mut s, _) = listener.accept().await.expect("accept");
+                    s.set_nodelay(true).expect("set_nodelay");
+                    let mut buf = [0u8; ECHO_MSG];
+                    loop {
+                        match s.read_exact(&mut buf).await {
+                            Ok(_) => s.write_all(&buf).await.expect("echo write"),
+                            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => break,
+                            Err(e) => panic!("echo read: {e}"),
+                        }
+                    }
+                });
+                let client = $krate::spawn(async move {
+                    let mut c = TcpStream::connect(addr).await.expect("connect");
+                    c.set_nodelay(true).expect("set_nodelay");
+                    let mut msg = [0u8; ECHO_MSG];
+                    let mut back = [0u8; ECHO_MSG];
+                    for i in 0..ECHO_ROUND_TRIPS {
+                        msg[0] = i as u8;
+                        c.write_all(&msg).await.expect("client write");
+                        c.read_exact(&mut back).await.expect("client read");
+                        assert_eq!(back, msg, "the echo differs");
+                    }
+                });
+                client.await.expect("client task");
+                server.await.expect("server task");
+            });
+        }
+    };
+}
+
+tcp_echo_shape!(tcp_echo_64b_netpoll, netpoll);
+tcp_echo_shape!(tcp_echo_64b_tokio, tokio);
+
 // ---------------------------------------------------------------------------------------------
 // Harness: hang guard, groups.
 
@@ -416,6 +467,7 @@ fn benches(c: &mut Criterion) {
     shape_group(c, "ping_pong", ping_pong, ping_pong);
     shape_group(c, "chained_spawn", chained_spawn, chained_spawn);
     shape_group(c, "sleep_10k", sleep_10k, sleep_10k);
+    shape_group(c, "tcp_echo_64b", tcp_echo_64b_netpoll, tcp_echo_64b_tokio);
 }
 
 criterion_group!(scheduler, benches);

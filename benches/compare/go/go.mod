@@ -1,0 +1,3 @@
+module netpollcompare
+
+go 1.19
