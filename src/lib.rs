@@ -19,6 +19,11 @@
 //!     assert_eq!(task.await.unwrap(), "done");
 //! });
 //! ```
+//!
+//! Guides: [getting started](guide::getting_started), [porting from
+//! tokio](guide::porting_from_tokio), [how the netpoller and sysmon
+//! work](guide::netpoller_and_sysmon), [zero-copy copy](guide::zero_copy),
+//! [deadlines](guide::deadlines), [tuning](guide::tuning).
 
 #![warn(missing_docs)]
 
@@ -46,6 +51,22 @@ pub mod net {
 }
 
 pub mod sync;
+
+/// Guides, each with runnable examples (`cargo test --doc` runs every one of them).
+pub mod guide {
+    #[doc = include_str!("../docs/getting-started.md")]
+    pub mod getting_started {}
+    #[doc = include_str!("../docs/porting-from-tokio.md")]
+    pub mod porting_from_tokio {}
+    #[doc = include_str!("../docs/netpoller-and-sysmon.md")]
+    pub mod netpoller_and_sysmon {}
+    #[doc = include_str!("../docs/zero-copy.md")]
+    pub mod zero_copy {}
+    #[doc = include_str!("../docs/deadlines.md")]
+    pub mod deadlines {}
+    #[doc = include_str!("../docs/tuning.md")]
+    pub mod tuning {}
+}
 
 #[cfg(feature = "hyper")]
 pub mod hyper;

@@ -223,7 +223,10 @@ mod loom_tests {
                 touch(&cell);
             }
             let retaken = sysmon.join().unwrap();
-            assert_eq!(lost, retaken, "the stuck M must learn exactly when its P was taken");
+            assert_eq!(
+                lost, retaken,
+                "the stuck M must learn exactly when its P was taken"
+            );
         });
     }
 
