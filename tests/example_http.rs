@@ -451,6 +451,35 @@ fn oversized_head_gets_431_and_a_close() {
 }
 
 #[test]
+fn a_client_that_pipelines_without_reading_is_held_to_a_bounded_backlog() {
+    let server = Server::start(&[]);
+    let pid = server.0.child.id();
+    server.run(move |addr| {
+        let before = support::rss_kib(pid);
+        let (sent, hog) = support::flood_without_reading(
+            addr,
+            b"GET / HTTP/1.1\r\nHost: x\r\n\r\n",
+            256 << 20,
+            Duration::from_secs(2),
+        );
+        let after = support::rss_kib(pid);
+        assert!(
+            sent < 64 << 20,
+            "the server kept reading a client that never reads: {sent} bytes taken"
+        );
+        assert!(
+            after < before + 32 * 1024,
+            "RSS went from {before} KiB to {after} KiB while {sent} bytes of requests were pipelined"
+        );
+        // Others are still served meanwhile.
+        let mut c = Client::connect(addr);
+        c.send(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+        assert_hello(&c.response(false));
+        drop(hog);
+    });
+}
+
+#[test]
 fn connection_close_is_honoured() {
     let server = Server::start(&[]);
     server.run(|addr| {

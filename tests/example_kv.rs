@@ -5,6 +5,8 @@
 //! client blocked on it fails instead of hanging), every socket has read and write timeouts, and
 //! the server is killed when its guard drops.
 
+mod support;
+
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::path::PathBuf;
@@ -620,6 +622,35 @@ fn hostile_lengths_are_refused_without_allocating() {
     );
     // And the server is still serving.
     server.client().expect(&[b"GET", b"k"], b"$1\r\nv\r\n");
+}
+
+#[test]
+fn a_client_that_pipelines_without_reading_is_held_to_a_bounded_backlog() {
+    let server = Server::start();
+    // 16 KiB values: every 24-byte GET asks for a 16 KiB reply.
+    let value = vec![b'x'; 16 << 10];
+    let mut c = server.client();
+    c.expect(&[b"SET", b"big", &value], b"+OK\r\n");
+    let before = server.rss_kib();
+    // 256 MiB of GETs would ask for ~170 GiB of replies.
+    let (sent, hog) = support::flood_without_reading(
+        server.addr,
+        b"*2\r\n$3\r\nGET\r\n$3\r\nbig\r\n",
+        256 << 20,
+        Duration::from_secs(2),
+    );
+    let after = server.rss_kib();
+    assert!(
+        sent < 64 << 20,
+        "the server kept reading a client that never reads: {sent} bytes taken"
+    );
+    assert!(
+        after < before + 32 * 1024,
+        "RSS went from {before} KiB to {after} KiB while {sent} bytes of GETs were pipelined"
+    );
+    // Others are still served meanwhile.
+    server.client().expect(&[b"PING"], b"+PONG\r\n");
+    drop(hog);
 }
 
 #[test]

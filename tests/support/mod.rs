@@ -271,3 +271,52 @@ impl Drop for Example {
         let _ = self.child.wait();
     }
 }
+
+/// A hostile client: pipelines `request` over and over without ever reading a reply, until the
+/// server stops reading (a write blocks for `stall`) or `max_bytes` have gone out. Returns the
+/// bytes sent and the still-open connection. A server that bounds its pipelined backlog stops
+/// reading after a few socket buffers' worth; one that does not buffers replies without limit.
+pub fn flood_without_reading(
+    addr: std::net::SocketAddr,
+    request: &[u8],
+    max_bytes: u64,
+    stall: Duration,
+) -> (u64, std::net::TcpStream) {
+    use std::io::Write;
+    let mut s = std::net::TcpStream::connect(addr).expect("connect");
+    s.set_write_timeout(Some(stall)).expect("write timeout");
+    let batch: Vec<u8> = request
+        .iter()
+        .copied()
+        .cycle()
+        .take(request.len() * (64 * 1024 / request.len()).max(1))
+        .collect();
+    let mut sent = 0u64;
+    while sent < max_bytes {
+        match s.write(&batch) {
+            Ok(n) => sent += n as u64,
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) =>
+            {
+                break
+            }
+            Err(e) => panic!("flood: {e} after {sent} bytes"),
+        }
+    }
+    (sent, s)
+}
+
+/// Resident set size of process `pid`, in KiB.
+pub fn rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmRSS:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        })
+        .expect("VmRSS in /proc/<pid>/status")
+}
