@@ -16,6 +16,7 @@ pub mod signal;
 mod sys;
 pub mod task;
 pub mod time;
+mod trace;
 
 pub use runtime::{spawn, spawn_blocking};
 

@@ -188,6 +188,7 @@ impl Shared {
         F::Output: Send + 'static,
     {
         let id = Id::next();
+        crate::trace::spawn(id.as_u64());
         let cell = Cell::new(future, id, self.clone());
         let task: Task = cell.clone();
         let join = JoinHandle::new(cell.clone());

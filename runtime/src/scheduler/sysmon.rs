@@ -108,6 +108,7 @@ pub(crate) fn run(shared: Arc<Shared>) {
             if !wake.is_empty() {
                 did = true;
                 shared.metrics.sysmon_polls.fetch_add(1, Relaxed);
+                crate::trace::sysmon_polled(wake.len());
                 // Not a worker thread: these go to the injector and notify idle workers.
                 wake.drain(..).for_each(Waker::wake);
             }
@@ -146,6 +147,9 @@ pub(crate) fn run(shared: Arc<Shared>) {
             if handed {
                 shared.metrics.handoffs.fetch_add(1, Relaxed);
                 did = true;
+            }
+            if !s.reported {
+                crate::trace::long_poll(task_id, p, stuck.as_millis(), handed);
             }
             if !s.reported && shared.config.log_long_polls {
                 eprintln!(

@@ -90,7 +90,10 @@ pub(crate) fn run_p(shared: &Arc<Shared>, p: usize, stop: &dyn Fn() -> bool) -> 
         }
         slot.current_task.store(task.id().as_u64(), Relaxed);
         let seq = slot.status.begin_poll();
-        let again = task.run();
+        let again = {
+            let _span = crate::trace::poll(task.id().as_u64(), p);
+            task.run()
+        };
         if !slot.status.end_poll(seq) {
             // Sysmon gave this P to another thread while we were stuck. What this poll woke is
             // in the P's runnext, which the new owner (or a thief) takes; only the yielded task
