@@ -137,11 +137,13 @@ def build_rows(data):
         target = target_of(bench, metric)
         verdicts = []
         met = None
+        partial = False
         if target:
             met = True
             for p, factor in target.items():
                 if p not in ratios:
                     verdicts.append(f"{p}: n/a")
+                    partial = True
                     continue
                 ok = ratios[p] >= factor if higher else ratios[p] <= factor
                 met = met and ok
@@ -163,6 +165,7 @@ def build_rows(data):
                 "target": target,
                 "verdict": "; ".join(verdicts) if verdicts else "",
                 "met": met,
+                "partial": partial,
             }
         )
     return rows, extra
@@ -180,6 +183,8 @@ def table(rows, extra):
         fr = lambda p: f"{r['ratios'][p]:.2f}" if p in r["ratios"] else "-"
         best = f"{r['best_ratio']:.2f} ({r['best']})" if r["best_ratio"] is not None else "-"
         met = "-" if r["met"] is None else ("yes" if r["met"] else "NO")
+        if r["met"] and r["partial"]:
+            met = "yes (partly n/a)"
         body.append(
             [r["bench"], r["metric"], r["unit"] + ("" if r["higher"] else " ↓")]
             + [r["cells"][s] for s in SYSTEMS + extra]
@@ -328,6 +333,9 @@ def main():
     print(legend)
     met = [r for r in rows if r["met"] is not None]
     summary = f"targets met: {sum(1 for r in met if r['met'])} of {len(met)}"
+    partial = sum(1 for r in met if r["partial"])
+    if partial:
+        summary += f" ({partial} with a peer not measured)"
     print(summary)
 
     if args.md:

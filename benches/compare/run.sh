@@ -11,6 +11,7 @@
 #                       GOMAXPROCS) and of the netpoll_stress client
 #        ONLY           comma list among kv,http_hello,echo,proxy,file_server,idle (default: all)
 #        IDLE_CONNS (15000)  idle connections held against each server in `idle`
+#        KV_RATE_P1, KV_RATE_P16  req/s that size redis-benchmark -n (default: measured)
 #        CARGO_TARGET_DIR    respected for both cargo builds
 # As root it installs what is missing with apt-get (wrk, redis-tools, iperf3, golang-go, curl).
 # Every client and server runs under `timeout`; servers left at exit are killed.
@@ -215,7 +216,7 @@ start_server() {
     bin=$(bin_of "$sys" "$name")
     RUN_ID=$((RUN_ID + 1))
     SERVER_OUT="$tmp/server-$RUN_ID-$sys-$name"
-    limit=$((DURATION * 6 + 120))
+    limit=${SERVER_LIMIT:-$((DURATION * 6 + 120))}
     NETPOLL_WORKERS=$WORKERS timeout -k 3 "$limit" "$bin" "$@" >"$SERVER_OUT.out" 2>"$SERVER_OUT.err" &
     SERVER_PID=$!
     PIDS+=("$SERVER_PID")
@@ -267,10 +268,34 @@ socket_count() { ls -l "/proc/$1/fd" 2>/dev/null | grep -c 'socket:'; }
 # ---------------------------------------------------------------------------------------------
 # Benchmarks: each run_<bench> SYSTEM ROUND measures one system once.
 
-# Requests per redis-benchmark test, so that one test lasts about DURATION seconds on this
-# class of machine (2 cores, shared): ~20k req/s unpipelined, ~200k req/s with -P 16.
-KV_RATE_P1=${KV_RATE_P1:-20000}
-KV_RATE_P16=${KV_RATE_P16:-200000}
+# Requests per redis-benchmark test (-n), so that one test lasts about DURATION seconds: from
+# KV_RATE_P1 / KV_RATE_P16 (requests/s) if set, otherwise measured by calibrate_kv: one short
+# unrecorded run against netpoll's kv, the slowest of the three tests.
+KV_RATE_P1=${KV_RATE_P1:-}
+KV_RATE_P16=${KV_RATE_P16:-}
+calibrate_kv() {
+    local p rate out
+    for p in 1 16; do
+        [ "$p" = 1 ] && [ -n "$KV_RATE_P1" ] && continue
+        [ "$p" = 16 ] && [ -n "$KV_RATE_P16" ] && continue
+        rate=""
+        if start_server netpoll kv 127.0.0.1:0; then
+            out="$SERVER_OUT.client"
+            timeout -k 3 60 redis-benchmark -h 127.0.0.1 -p "${SERVER_ADDR##*:}" -c 50 \
+                -n $((p * 20000)) -P "$p" -t ping_inline,set,get --csv >"$out" 2>&1
+            stop_server
+            rate=$(tr -d '"' <"$out" | awk -F, '$1 ~ /^(PING_INLINE|SET|GET)$/ && $2 > 0 {
+                if (min == "" || $2 < min) min = $2 } END { if (min != "") printf "%d", min }')
+        fi
+        if [ -z "$rate" ]; then
+            rate=$((p == 1 ? 20000 : 200000))
+            log "kv calibration failed: assuming $rate req/s for -P $p"
+        else
+            log "kv calibration: $rate req/s with -P $p, so -n $((rate * DURATION))"
+        fi
+        if [ "$p" = 1 ]; then KV_RATE_P1=$rate; else KV_RATE_P16=$rate; fi
+    done
+}
 
 run_kv() {
     local sys=$1 round=$2 p n out line test rps p99 metric
@@ -463,8 +488,8 @@ IDLE_PER_CLIENT=1000
 run_idle() {
     local sys=$1 round=$2
     local procs=$(((IDLE_CONNS + IDLE_PER_CLIENT - 1) / IDLE_PER_CLIENT))
-    local pid rss0 s0 rss1 c i per want t0 fd_limit clients=() stalled=""
-    start_server "$sys" echo 127.0.0.1:0 || return
+    local pid rss0 s0 rss1 c i per want t0 tlast last fd_limit clients=() stalled=""
+    SERVER_LIMIT=$((procs * 12 + 90)) start_server "$sys" echo 127.0.0.1:0 || return
     pid=$(server_pid)
     fd_limit=$(awk '/^Max open files/ {print $4}' "/proc/$pid/limits")
     sleep 0.5
@@ -480,15 +505,23 @@ run_idle() {
         clients+=($!)
         PIDS+=($!)
         want=$((want + per))
-        # Up to 12 s for the server to hold them (lost SYNs are retried after 1, 3, 7 s).
-        t0=$SECONDS
-        while ((SECONDS - t0 < 12)); do
+        # Up to 12 s for the server to hold them, or until its count has not moved for 3 s (a
+        # connect that failed, for instance for want of a local port while the last run's
+        # connections are in TIME_WAIT, is not retried).
+        t0=$SECONDS tlast=$SECONDS last=-1
+        while ((SECONDS - t0 < 12)) && kill -0 "$pid" 2>/dev/null; do
             c=$(socket_count "$pid")
             ((c >= want)) && break
+            if [ "$c" != "$last" ]; then
+                last=$c tlast=$SECONDS
+            elif ((SECONDS - tlast >= 3)); then
+                break
+            fi
             # Out of fds: it cannot accept more.
             (($(fd_count "$pid") >= fd_limit - 8)) && break
             sleep 0.2
         done
+        kill -0 "$pid" 2>/dev/null || break
         if (($(fd_count "$pid") >= fd_limit - 8)); then
             stalled=$(($(socket_count "$pid") - s0))
             break
@@ -509,7 +542,8 @@ run_idle() {
     done
     stop_server
     if [ -z "$rss0" ] || [ -z "$rss1" ] || ((c <= 0)); then
-        fail "idle on $sys: could not read the server's RSS or open connections"
+        fail "idle on $sys: could not read the server's RSS or open connections; its stderr and a client's:"
+        tail -5 "$SERVER_OUT.err" "$SERVER_OUT.idle0" >&2
         return
     fi
     ((c >= IDLE_CONNS * 99 / 100)) || log "  only $c of $IDLE_CONNS connections were held ($fds fds open)"
@@ -532,6 +566,7 @@ for bench in "${BENCHES[@]}"; do
     fi
     systems=("${SYSTEMS[@]}")
     [ "$bench" = proxy ] && systems+=(direct)
+    [ "$bench" = kv ] && calibrate_kv
     for ((round = 1; round <= ROUNDS; round++)); do
         n=${#systems[@]}
         for ((k = 0; k < n; k++)); do
@@ -555,6 +590,7 @@ notes=(
     "clients: redis-benchmark -c 50 (-P 16), wrk -t2 -c100 (-c10 for 64 MiB), netpoll_stress --conns 100 (--size: messages of random size up to it), iperf3 -t DURATION, netpoll_stress --mode idle"
 )
 [ -n "$SKIP_GO" ] && notes+=("Go skipped: $SKIP_GO")
+[ -n "$KV_RATE_P1" ] && notes+=("kv: redis-benchmark -n $((KV_RATE_P1 * DURATION)) (-P 1), -n $((KV_RATE_P16 * DURATION)) (-P 16)")
 ((ROUNDS < 3)) && notes+=("fewer than 3 rounds: a smoke run, not a measurement")
 note_args=()
 for n in "${notes[@]}"; do note_args+=(--note "$n"); done
