@@ -720,7 +720,7 @@ fn dropping_the_runtime_with_tasks_blocked_everywhere() {
     bounded(LIMIT, || {
         let path = std::env::temp_dir().join(format!("netpoll-faults-drop-{}", std::process::id()));
         std::fs::write(&path, vec![1u8; 32 << 20]).expect("file");
-        let fds_before = open_fds();
+        let fds_before = open_fds() - 2 * netpoll::io::copy_stats().pipes_pooled as usize;
         let dropped = Arc::new(AtomicUsize::new(0));
         let started = Arc::new(AtomicUsize::new(0));
         let mut expected = 0;
@@ -822,12 +822,70 @@ fn dropping_the_runtime_with_tasks_blocked_everywhere() {
             "every blocked task's destructor ran: {} of {expected}",
             dropped.load(SeqCst)
         );
+        // Clean pipes a copy returned to the process-wide pool stay open, on purpose.
+        let pooled = || 2 * netpoll::io::copy_stats().pipes_pooled as usize;
         assert!(
-            wait_until(Duration::from_secs(5), || open_fds() == fds_before),
-            "fds {} -> {}",
+            wait_until(Duration::from_secs(5), || open_fds()
+                == fds_before + pooled()),
+            "fds {} -> {} (of which {} are pooled pipes)",
             fds_before,
-            open_fds()
+            open_fds(),
+            pooled()
         );
         let _ = std::fs::remove_file(&path);
+    });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Idle splice copies hold no pipe.
+
+#[test]
+fn idle_splice_copies_hold_no_pipes() {
+    let _serial = serial();
+    bounded(LIMIT, || {
+        const COPIES: usize = 200;
+        let rt = rt(2);
+        rt.block_on(async {
+            let mut pairs = Vec::new();
+            for _ in 0..COPIES {
+                let (src_w, src_r) = tcp_pair().await;
+                let (dst_w, dst_r) = tcp_pair().await;
+                pairs.push((src_w, src_r, dst_w, dst_r));
+            }
+            let before = open_fds();
+            let mut copies = Vec::new();
+            let mut keep = Vec::new();
+            for (src_w, mut src_r, mut dst_w, dst_r) in pairs {
+                copies.push(netpoll::spawn(
+                    async move { copy(&mut src_r, &mut dst_w).await },
+                ));
+                keep.push((src_w, dst_r));
+            }
+            // Let every copy start and park on its silent source.
+            netpoll::time::sleep(Duration::from_millis(200)).await;
+            let during = open_fds();
+            // Each idle copy would hold a pipe (2 fds) if it kept one while waiting; the pool
+            // keeps at most 64 clean pipes.
+            assert!(
+                during <= before + 2 * 64,
+                "{COPIES} idle copies hold {} extra fds",
+                during - before
+            );
+            // They still work: one byte through each, then EOF.
+            for (src_w, dst_r) in &keep {
+                support::write_all(src_w, b"z").await.expect("write");
+                let mut b = [0u8; 1];
+                assert_eq!(dst_r.read(&mut b).await.expect("read"), 1);
+                assert_eq!(b[0], b'z');
+            }
+            for (src_w, _) in &keep {
+                src_w
+                    .shutdown_std(std::net::Shutdown::Write)
+                    .expect("shutdown");
+            }
+            for c in copies {
+                assert_eq!(c.await.expect("copy task").expect("copy"), 1);
+            }
+        });
     });
 }

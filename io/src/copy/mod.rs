@@ -57,6 +57,9 @@ pub struct CopyStats {
     pub pipes_created: u64,
     /// Pipes closed because bytes were left in them.
     pub dirty_pipes_closed: u64,
+    /// Clean pipes waiting in the pool now (each holds 2 fds; at most 64 are kept). A splice
+    /// copy waiting for its source returns its pipe here, so idle copies hold none.
+    pub pipes_pooled: u64,
 }
 
 pub(crate) struct Counters {
@@ -96,6 +99,7 @@ pub fn copy_stats() -> CopyStats {
         fallbacks: c.fallbacks.load(Relaxed),
         pipes_created: c.pipes_created.load(Relaxed),
         dirty_pipes_closed: c.dirty_pipes_closed.load(Relaxed),
+        pipes_pooled: sys_select::pooled_pipes() as u64,
     }
 }
 

@@ -4,7 +4,13 @@ use super::{BufState, CopyPath, State};
 use crate::{AsyncRead, AsyncWrite};
 
 #[cfg(target_os = "linux")]
-pub(crate) use linux::{SendfileState, SpliceState, Stop};
+pub(crate) use linux::{pooled_pipes, SendfileState, SpliceState, Stop};
+
+/// No splice elsewhere, so no pipes.
+#[cfg(not(target_os = "linux"))]
+pub(crate) fn pooled_pipes() -> usize {
+    0
+}
 
 /// Below this many bytes, splice does not pay: socket -> pipe -> socket costs the same two
 /// syscalls as read + write plus the pipe, and the copy it saves is cheap. Measured with the
@@ -85,6 +91,11 @@ mod linux {
         }
         COUNTERS.pipes_created.fetch_add(1, Relaxed);
         Pipe::new()
+    }
+
+    /// Clean pipes in the pool now.
+    pub(crate) fn pooled_pipes() -> usize {
+        POOL.lock().unwrap_or_else(|e| e.into_inner()).len()
     }
 
     /// Returns a pipe to the pool; only an empty pipe may be pooled.
@@ -202,8 +213,16 @@ mod linux {
                 }
             }
             match res {
-                Err(e) if self.first && (self.no_pipe || is_unsupported(&e)) => {
+                Err(e) if self.first && is_unsupported(&e) => {
                     COUNTERS.splice_copies.fetch_sub(1, Relaxed);
+                    Poll::Ready(Err(Stop::Fallback(self.limit)))
+                }
+                // No pipe could be had (at the start, or when taking one back after a wait):
+                // the pipe was empty, so the buffered loop carries on from here.
+                Err(_) if self.no_pipe => {
+                    if self.first {
+                        COUNTERS.splice_copies.fetch_sub(1, Relaxed);
+                    }
                     Poll::Ready(Err(Stop::Fallback(self.limit)))
                 }
                 Err(e) => Poll::Ready(Err(Stop::Io(e))),
@@ -226,8 +245,9 @@ mod linux {
                 match get_pipe() {
                     Ok(p) => self.pipe = Some(p),
                     Err(e) => {
-                        // Out of fds or memory for a pipe: nothing has moved, so the buffered
-                        // loop (which needs no fd) takes over, as Go's io.Copy does.
+                        // Out of fds or memory for a pipe: the pipe is empty (nothing is in
+                        // flight), so the buffered loop (which needs no fd) takes over, as Go's
+                        // io.Copy does.
                         self.no_pipe = true;
                         return Poll::Ready(Err(e));
                     }
@@ -275,9 +295,19 @@ mod linux {
                         }
                         reader.as_mut().zero_copy_consumed(n as u64);
                     }
-                    // The pipe is empty, so EAGAIN means the socket has nothing for us.
+                    // The pipe is empty, so EAGAIN means the socket has nothing for us. While
+                    // we wait, the empty pipe goes back to the pool: an idle connection holds
+                    // no pipe (2 fds), so a server's idle connections cost one fd each.
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                        ready!(park(sreg, Direction::Read, seen, cx))?;
+                        match park(sreg, Direction::Read, seen, cx) {
+                            Poll::Pending => {
+                                if let Some(p) = self.pipe.take() {
+                                    put_pipe(p);
+                                }
+                                return Poll::Pending;
+                            }
+                            Poll::Ready(r) => r?,
+                        }
                     }
                     Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                     Err(e) => return Poll::Ready(Err(e)),
