@@ -42,6 +42,7 @@ shapes = [
     "ping_pong",
     "chained_spawn",
     "sleep_10k",
+    "tcp_echo_64b",
 ]
 run_start = os.path.getmtime(marker)
 
