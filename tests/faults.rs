@@ -11,7 +11,6 @@
 
 mod support;
 
-use std::io::Read;
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
 use std::sync::Arc;
@@ -54,18 +53,8 @@ fn run_child(name: &str, limit: Duration) -> (bool, String) {
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawn child");
-    let mut out = child.stdout.take().expect("stdout");
-    let mut err = child.stderr.take().expect("stderr");
-    let o = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = out.read_to_string(&mut s);
-        s
-    });
-    let e = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = err.read_to_string(&mut s);
-        s
-    });
+    let o = support::drain_in_thread(child.stdout.take().expect("stdout"));
+    let e = support::drain_in_thread(child.stderr.take().expect("stderr"));
     let start = Instant::now();
     let status = loop {
         if let Some(st) = child.try_wait().expect("try_wait") {

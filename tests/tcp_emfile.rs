@@ -21,7 +21,7 @@
 
 mod support;
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::net::{SocketAddr, TcpStream as StdStream};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
@@ -29,7 +29,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use netpoll::net::{TcpListener, TcpStream};
-use support::{open_fds, rt, wait_until};
+use support::{drain_in_thread, open_fds, rt, wait_until};
 use tokio::sync::Semaphore;
 
 const ROLE_ENV: &str = "NETPOLL_TEST_EMFILE_CHILD";
@@ -126,14 +126,6 @@ fn accept_backs_off_on_emfile_and_recovers() {
 
 fn is_emfile_text(l: &str) -> bool {
     l.contains("os error 24") || l.contains("Too many open files")
-}
-
-fn drain_in_thread<R: Read + Send + 'static>(mut r: R) -> std::thread::JoinHandle<String> {
-    std::thread::spawn(move || {
-        let mut bytes = Vec::new();
-        let _ = r.read_to_end(&mut bytes);
-        String::from_utf8_lossy(&bytes).into_owned()
-    })
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -5,8 +5,6 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::SeqCst};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use netpoll::net::UnixStream;
-
 use crate::support::bounded;
 
 const WORKERS: usize = 2;
@@ -37,44 +35,9 @@ fn round() {
     let report = rt.block_on(async {
         let pairs: Vec<_> = (0..PAIRS)
             .map(|p| {
-                let (counts, stop) = (Arc::clone(&counts), Arc::clone(&stop));
-                netpoll::spawn(async move {
-                    let (a, b) = UnixStream::pair()?;
-                    let echo = netpoll::spawn(async move {
-                        let mut buf = [0u8; 256];
-                        loop {
-                            let n = b.read(&mut buf).await?;
-                            if n == 0 {
-                                return Ok::<_, std::io::Error>(());
-                            }
-                            let mut at = 0;
-                            while at < n {
-                                at += b.write(&buf[at..n]).await?;
-                            }
-                        }
-                    });
-                    let mut k = 0u8;
-                    let mut back = [0u8; 64];
-                    while !stop.load(SeqCst) {
-                        let out = [k ^ p as u8; 64];
-                        let mut at = 0;
-                        while at < out.len() {
-                            at += a.write(&out[at..]).await?;
-                        }
-                        let mut got = 0;
-                        while got < back.len() {
-                            match a.read(&mut back[got..]).await? {
-                                0 => return Err(std::io::ErrorKind::UnexpectedEof.into()),
-                                n => got += n,
-                            }
-                        }
-                        assert_eq!(out, back, "pair {p}: echo differs");
-                        counts[p].fetch_add(1, SeqCst);
-                        k = k.wrapping_add(1);
-                    }
-                    drop(a);
-                    echo.await.expect("echo task")?;
-                    Ok::<_, std::io::Error>(())
+                let counts = Arc::clone(&counts);
+                crate::spawn_ping_pong(p, 64, Arc::clone(&stop), move || {
+                    counts[p].fetch_add(1, SeqCst);
                 })
             })
             .collect();

@@ -18,14 +18,13 @@
 //! the server accepted 10 000 connections and held 10 000 at once. The parent kills the child
 //! after 120 s.
 
-use std::io::Read;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::SeqCst};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::support::{rt, wait_until, write_all, Pattern};
+use crate::support::{drain_in_thread, rt, wait_until, write_all, Pattern};
 use netpoll::net::{TcpListener, TcpSocket, TcpStream};
 
 const ROLE_ENV: &str = "NETPOLL_TEST_10K_SERVER";
@@ -217,14 +216,6 @@ fn one_round() {
     assert_eq!(stats.echoed.load(SeqCst), field("bytes"), "{report}");
     eprintln!("{line}\n{server}\ntotal {:?}", started.elapsed());
     drop(rt);
-}
-
-fn drain_in_thread<R: Read + Send + 'static>(mut r: R) -> std::thread::JoinHandle<String> {
-    std::thread::spawn(move || {
-        let mut bytes = Vec::new();
-        let _ = r.read_to_end(&mut bytes);
-        String::from_utf8_lossy(&bytes).into_owned()
-    })
 }
 
 // ---------------------------------------------------------------------------------------------

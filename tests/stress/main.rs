@@ -20,8 +20,12 @@ mod conn_10k;
 mod timers;
 mod wake_storm;
 
-use std::sync::{Mutex, MutexGuard};
+use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
+
+use netpoll::net::UnixStream;
+use netpoll::task::JoinHandle;
 
 static SERIAL: Mutex<()> = Mutex::new(());
 
@@ -56,4 +60,50 @@ pub fn soak(name: &str, mut round: impl FnMut(u64)) {
             _ => break,
         }
     }
+}
+
+/// I/O load: spawns a task that ping-pongs `size`-byte messages (different per round, checked
+/// byte for byte) with an echo task over a Unix socket pair until `stop` is set, calling
+/// `round_trip` after each round trip.
+pub fn spawn_ping_pong(
+    pair: usize,
+    size: usize,
+    stop: Arc<AtomicBool>,
+    round_trip: impl Fn() + Send + 'static,
+) -> JoinHandle<std::io::Result<()>> {
+    netpoll::spawn(async move {
+        let (a, b) = UnixStream::pair()?;
+        let echo = netpoll::spawn(async move {
+            let mut buf = vec![0u8; size];
+            loop {
+                let n = b.read(&mut buf).await?;
+                if n == 0 {
+                    return Ok::<_, std::io::Error>(());
+                }
+                support::write_all_unix(&b, &buf[..n]).await?;
+            }
+        });
+        let mut out = vec![0u8; size];
+        let mut back = vec![0u8; size];
+        let mut k = 0u64;
+        while !stop.load(SeqCst) {
+            out.iter_mut()
+                .enumerate()
+                .for_each(|(i, x)| *x = (i as u64 ^ k ^ pair as u64) as u8);
+            support::write_all_unix(&a, &out).await?;
+            let mut got = 0;
+            while got < back.len() {
+                match a.read(&mut back[got..]).await? {
+                    0 => return Err(std::io::ErrorKind::UnexpectedEof.into()),
+                    n => got += n,
+                }
+            }
+            assert!(out == back, "pair {pair}: echo differs in round {k}");
+            round_trip();
+            k += 1;
+        }
+        drop(a);
+        echo.await.expect("echo task")?;
+        Ok(())
+    })
 }

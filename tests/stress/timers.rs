@@ -7,8 +7,6 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::SeqCst};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use netpoll::net::UnixStream;
-
 use crate::support::{bounded, rt};
 
 const TASKS: usize = 10_000;
@@ -74,47 +72,9 @@ fn round() {
         // I/O load: pairs ping-ponging 1 KiB with byte checks until the timers are done.
         let io: Vec<_> = (0..IO_PAIRS)
             .map(|p| {
-                let (stop, rts) = (Arc::clone(&stop), Arc::clone(&round_trips));
-                netpoll::spawn(async move {
-                    let (a, b) = UnixStream::pair()?;
-                    let echo = netpoll::spawn(async move {
-                        let mut buf = [0u8; 1024];
-                        loop {
-                            let n = b.read(&mut buf).await?;
-                            if n == 0 {
-                                return Ok::<_, std::io::Error>(());
-                            }
-                            let mut at = 0;
-                            while at < n {
-                                at += b.write(&buf[at..n]).await?;
-                            }
-                        }
-                    });
-                    let mut out = [0u8; 1024];
-                    let mut back = [0u8; 1024];
-                    let mut k = 0u64;
-                    while !stop.load(SeqCst) {
-                        out.iter_mut()
-                            .enumerate()
-                            .for_each(|(i, x)| *x = (i as u64 ^ k ^ p as u64) as u8);
-                        let mut at = 0;
-                        while at < out.len() {
-                            at += a.write(&out[at..]).await?;
-                        }
-                        let mut got = 0;
-                        while got < back.len() {
-                            match a.read(&mut back[got..]).await? {
-                                0 => return Err(std::io::ErrorKind::UnexpectedEof.into()),
-                                n => got += n,
-                            }
-                        }
-                        assert_eq!(out, back, "pair {p}: echo differs");
-                        rts.fetch_add(1, SeqCst);
-                        k += 1;
-                    }
-                    drop(a);
-                    echo.await.expect("echo task")?;
-                    Ok::<_, std::io::Error>(())
+                let rts = Arc::clone(&round_trips);
+                crate::spawn_ping_pong(p, 1024, Arc::clone(&stop), move || {
+                    rts.fetch_add(1, SeqCst);
                 })
             })
             .collect();

@@ -124,6 +124,26 @@ pub async fn write_all(s: &netpoll::net::TcpStream, mut buf: &[u8]) -> std::io::
 }
 
 /// Reads until EOF, hashing.
+/// `write_all` for a Unix stream.
+pub async fn write_all_unix(s: &netpoll::net::UnixStream, mut buf: &[u8]) -> std::io::Result<()> {
+    while !buf.is_empty() {
+        let n = s.write(buf).await?;
+        buf = &buf[n..];
+    }
+    Ok(())
+}
+
+/// Reads `r` to its end on a thread of its own (a child's stdout/stderr); the text is lossy UTF-8.
+pub fn drain_in_thread<R: std::io::Read + Send + 'static>(
+    mut r: R,
+) -> std::thread::JoinHandle<String> {
+    std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        let _ = r.read_to_end(&mut bytes);
+        String::from_utf8_lossy(&bytes).into_owned()
+    })
+}
+
 pub async fn read_to_end_hash(s: &netpoll::net::TcpStream) -> std::io::Result<Hash> {
     let mut h = Hash::new();
     let mut buf = vec![0u8; 256 * 1024];
