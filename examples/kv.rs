@@ -293,7 +293,7 @@ impl Conn {
     async fn process(&mut self) -> io::Result<Flow> {
         let mut flow = Flow::Continue;
         loop {
-            match self.parser.parse(&self.rbuf[self.start..self.filled]) {
+            match self.parser.parse_ref(&self.rbuf[self.start..self.filled]) {
                 Ok(Some((cmd, used))) => {
                     self.start += used;
                     if !cmd.is_empty() {
@@ -301,7 +301,7 @@ impl Conn {
                             &self.store,
                             &self.state,
                             &mut self.session,
-                            &cmd,
+                            cmd,
                             &mut self.out,
                         );
                         if flow == Flow::Close {

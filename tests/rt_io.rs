@@ -194,3 +194,45 @@ fn registration_after_deregister_fails_cleanly() {
         );
     });
 }
+
+/// A short stream read clears read readiness: the next read parks without a syscall (no
+/// `EAGAIN` round trip), and the next event wakes it. A full read keeps the readiness.
+#[test]
+fn short_stream_read_parks_without_a_syscall() {
+    use std::cell::Cell;
+    use std::task::Poll;
+    bounded(LIMIT, || {
+        // Current-thread: the poller runs only when the task parks, so the registration's first
+        // event cannot land between the steps below and make the direction ready again.
+        let rt = rt_current();
+        let (a, b) = pair();
+        let calls = rt.block_on(async move {
+            let reg = Registration::new(a.as_raw_fd()).unwrap();
+            let calls = Cell::new(0u32);
+            let mut buf = [0u8; 8];
+            let mut read = |cx: &mut std::task::Context<'_>| {
+                reg.poll_io_stream(cx, Direction::Read, 8, || {
+                    calls.set(calls.get() + 1);
+                    (&a).read(&mut buf)
+                })
+            };
+            // A full read (8 of 8): readiness stays, the next call tries the syscall.
+            (&b).write_all(b"0123456789").unwrap();
+            let n = std::future::poll_fn(&mut read).await.unwrap();
+            assert_eq!((n, calls.get()), (8, 1));
+            // A short read (2 of 8): drained.
+            let n = std::future::poll_fn(&mut read).await.unwrap();
+            assert_eq!((n, calls.get()), (2, 2));
+            // Known not ready: Pending without calling the closure.
+            let pending = std::future::poll_fn(|cx| Poll::Ready(read(cx).is_pending())).await;
+            assert!(pending);
+            assert_eq!(calls.get(), 2, "a read after a short read made a syscall");
+            // The next write's event makes it ready again.
+            (&b).write_all(b"x").unwrap();
+            let n = std::future::poll_fn(&mut read).await.unwrap();
+            assert_eq!(n, 1);
+            calls.get()
+        });
+        assert_eq!(calls, 3);
+    });
+}

@@ -86,6 +86,33 @@ impl PollFd {
         std::future::poll_fn(|cx| self.poll_io(cx, d, &mut f)).await
     }
 
+    /// `recv` into `buf` on a byte stream, waiting for readiness: a short read clears read
+    /// readiness (see `Registration::poll_io_stream`). Not for datagram sockets.
+    pub(crate) async fn stream_recv(&self, buf: &mut [u8]) -> io::Result<usize> {
+        let fd = self.fd();
+        let want = buf.len();
+        std::future::poll_fn(|cx| {
+            self.reg
+                .poll_io_stream(cx, Direction::Read, want, || crate::sys::recv(fd, buf, 0))
+        })
+        .await
+    }
+
+    /// `send` of `buf` on a byte stream, waiting for readiness: a short write clears write
+    /// readiness. Not for datagram sockets.
+    pub(crate) async fn stream_send(&self, buf: &[u8]) -> io::Result<usize> {
+        let fd = self.fd();
+        std::future::poll_fn(|cx| {
+            self.reg
+                .poll_io_stream(cx, Direction::Write, buf.len(), || {
+                    crate::sys::send(fd, buf)
+                })
+        })
+        .await
+    }
+
+    /// `recv` on a byte stream (TCP, Unix stream): a short read clears read readiness (see
+    /// `Registration::poll_io_stream`). Not for datagram sockets.
     pub(crate) fn poll_recv(
         &self,
         cx: &mut Context<'_>,
@@ -96,20 +123,32 @@ impl PollFd {
         // SAFETY: recv only writes initialised bytes into the buffer, and we mark exactly the
         // `n` bytes it wrote as initialised and filled.
         let dst = unsafe { buf.unfilled_mut() };
-        let n = std::task::ready!(
-            self.poll_io(cx, Direction::Read, || crate::sys::recv_uninit(
-                fd, dst, flags
-            ))
-        )?;
+        let want = dst.len();
+        let n = if flags == 0 {
+            // Only stream sockets come here with no flags: a short read means drained.
+            std::task::ready!(self.reg.poll_io_stream(cx, Direction::Read, want, || {
+                crate::sys::recv_uninit(fd, dst, flags)
+            }))?
+        } else {
+            std::task::ready!(
+                self.poll_io(cx, Direction::Read, || crate::sys::recv_uninit(
+                    fd, dst, flags
+                ))
+            )?
+        };
         // SAFETY: the kernel wrote `n` bytes.
         unsafe { buf.assume_init(n) };
         buf.advance(n);
         Poll::Ready(Ok(()))
     }
 
+    /// `send` on a byte stream: a short write clears write readiness. Not for datagrams.
     pub(crate) fn poll_send(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         let fd = self.fd();
-        self.poll_io(cx, Direction::Write, || crate::sys::send(fd, buf))
+        self.reg
+            .poll_io_stream(cx, Direction::Write, buf.len(), || {
+                crate::sys::send(fd, buf)
+            })
     }
 
     pub(crate) fn poll_send_vectored(
@@ -118,7 +157,10 @@ impl PollFd {
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
         let fd = self.fd();
-        self.poll_io(cx, Direction::Write, || crate::sys::send_vectored(fd, bufs))
+        let want = bufs.iter().map(|b| b.len()).sum();
+        self.reg.poll_io_stream(cx, Direction::Write, want, || {
+            crate::sys::send_vectored(fd, bufs)
+        })
     }
 
     pub(crate) fn sock(&self) -> socket2::SockRef<'_> {

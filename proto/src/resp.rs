@@ -148,10 +148,13 @@ impl fmt::Display for RespError {
 
 impl std::error::Error for RespError {}
 
+/// The command buffer a [`Parser`] keeps between commands is dropped above this size.
+const KEEP_COMMAND_BYTES: usize = 64 * 1024;
+
 /// One command: its arguments (the first is the command's name), binary-safe.
 ///
 /// The arguments are stored back to back in one buffer, so a command costs two allocations
-/// however many arguments it has.
+/// however many arguments it has ([`Parser::parse_ref`] reuses them from command to command).
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct Command {
     data: Vec<u8>,
@@ -355,20 +358,45 @@ impl Parser {
     /// Forgets any command in progress.
     pub fn reset(&mut self) {
         self.state = State::Start;
-        self.partial.clear();
+        self.begin_command();
     }
 
     /// Parses one command from the start of `buf`, continuing where the previous call stopped:
     /// see [`parse_command`] for the result. On an error the parser resets itself.
     pub fn parse(&mut self, buf: &[u8]) -> Result<Option<(Command, usize)>, RespError> {
-        let r = self.parse_inner(buf);
-        if r.is_err() {
-            self.reset();
-        }
-        r
+        Ok(self
+            .parse_ref(buf)?
+            .map(|(_, used)| used)
+            .map(|used| (std::mem::take(&mut self.partial), used)))
     }
 
-    fn parse_inner(&mut self, buf: &[u8]) -> Result<Option<(Command, usize)>, RespError> {
+    /// Like [`parse`](Self::parse), but lends the command instead of giving it away: the
+    /// parser keeps one command buffer for the connection, so a server that handles each
+    /// command before parsing the next allocates nothing per command. The command stays valid
+    /// until the next call.
+    pub fn parse_ref(&mut self, buf: &[u8]) -> Result<Option<(&Command, usize)>, RespError> {
+        match self.parse_inner(buf) {
+            Ok(Some(used)) => Ok(Some((&self.partial, used))),
+            Ok(None) => Ok(None),
+            Err(e) => {
+                self.reset();
+                Err(e)
+            }
+        }
+    }
+
+    /// Empties the command buffer for the next command, keeping its memory unless a big
+    /// command left it large (a connection should not hold on to one huge SET forever).
+    fn begin_command(&mut self) {
+        if self.partial.data.capacity() > KEEP_COMMAND_BYTES {
+            self.partial = Command::new();
+        } else {
+            self.partial.clear();
+        }
+    }
+
+    /// Parses into `self.partial`; `Some(used)` when it holds a complete command.
+    fn parse_inner(&mut self, buf: &[u8]) -> Result<Option<usize>, RespError> {
         // A caller that broke the contract (a shorter buffer than last time) gets a fresh parse
         // rather than out-of-bounds offsets.
         let seen = match self.state {
@@ -384,7 +412,7 @@ impl Parser {
                 None => return Ok(None),
                 Some(b'*') => match self.start_multibulk(buf)? {
                     Some(Ok(progress)) => progress,
-                    Some(Err(empty)) => return Ok(Some(empty)),
+                    Some(Err(used)) => return Ok(Some(used)),
                     None => return Ok(None),
                 },
                 Some(_) => return self.parse_inline(buf, 0),
@@ -431,16 +459,15 @@ impl Parser {
             remaining -= 1;
         }
         self.state = State::Start;
-        Ok(Some((std::mem::take(&mut self.partial), pos)))
+        Ok(Some(pos))
     }
 
-    /// Parses `*N\r\n`. `Some(Ok((N, next)))` to go on with N arguments, `Some(Err(..))` for an
-    /// empty command, complete already, `None` if the line is incomplete.
-    #[allow(clippy::type_complexity)]
+    /// Parses `*N\r\n`. `Some(Ok((N, next)))` to go on with N arguments, `Some(Err(used))` for
+    /// an empty command (left in `partial`), complete already, `None` if the line is incomplete.
     fn start_multibulk(
         &mut self,
         buf: &[u8],
-    ) -> Result<Option<Result<(usize, usize), (Command, usize)>>, RespError> {
+    ) -> Result<Option<Result<(usize, usize), usize>>, RespError> {
         let Some((n, next)) = parse_length(buf, 0, RespError::InvalidMultibulkLength)? else {
             return Ok(None);
         };
@@ -449,7 +476,8 @@ impl Parser {
             if n < -1 {
                 return Err(RespError::InvalidMultibulkLength);
             }
-            return Ok(Some(Err((Command::new(), next))));
+            self.begin_command();
+            return Ok(Some(Err(next)));
         }
         let n = usize::try_from(n).map_err(|_| RespError::InvalidMultibulkLength)?;
         if n > self.limits.max_args {
@@ -459,16 +487,12 @@ impl Parser {
         if n.saturating_mul(MIN_ARG_BYTES).saturating_add(next) > self.limits.max_command {
             return Err(RespError::TooBigCommand);
         }
-        self.partial.clear();
+        self.begin_command();
         Ok(Some(Ok((n, next))))
     }
 
     /// An inline command: the first `scanned` bytes are known to hold no newline.
-    fn parse_inline(
-        &mut self,
-        buf: &[u8],
-        scanned: usize,
-    ) -> Result<Option<(Command, usize)>, RespError> {
+    fn parse_inline(&mut self, buf: &[u8], scanned: usize) -> Result<Option<usize>, RespError> {
         let window = &buf[..buf.len().min(self.limits.max_inline)];
         let Some(nl) = window[scanned..].iter().position(|&b| b == b'\n') else {
             if buf.len() >= self.limits.max_inline {
@@ -484,18 +508,18 @@ impl Parser {
             [rest @ .., b'\r'] => rest,
             line => line,
         };
-        let mut cmd = Command::new();
+        self.begin_command();
         for arg in line
             .split(|&b| b == b' ' || b == b'\t')
             .filter(|a| !a.is_empty())
         {
-            if cmd.len() == self.limits.max_args {
+            if self.partial.len() == self.limits.max_args {
                 return Err(RespError::InvalidMultibulkLength);
             }
-            cmd.push(arg);
+            self.partial.push(arg);
         }
         self.state = State::Start;
-        Ok(Some((cmd, nl + 1)))
+        Ok(Some(nl + 1))
     }
 }
 
@@ -673,6 +697,51 @@ mod tests {
         assert_eq!(args(&cmd), v(&[b"PING"]));
         assert_eq!(at + used, buf.len());
         assert!(!parser.in_progress());
+    }
+
+    #[test]
+    fn parse_ref_lends_one_reused_buffer_and_matches_parse() {
+        let mut buf = Vec::new();
+        for i in 0..50 {
+            let k = format!("key{i}");
+            buf.extend_from_slice(format!("*2\r\n$3\r\nGET\r\n${}\r\n{k}\r\n", k.len()).as_bytes());
+            buf.extend_from_slice(b"SET  a\tb\r\n*0\r\n");
+        }
+        let (mut owned, mut lent) = (
+            Parser::new(Limits::default()),
+            Parser::new(Limits::default()),
+        );
+        let (mut at, mut n, mut data_ptr) = (0, 0, None);
+        while at < buf.len() {
+            let (want, used) = owned.parse(&buf[at..]).unwrap().unwrap();
+            let (got, used2) = lent.parse_ref(&buf[at..]).unwrap().unwrap();
+            assert_eq!((args(got), used2), (args(&want), used));
+            if !got.is_empty() {
+                // After the first command the same allocation is reused.
+                let p = got.get(0).unwrap().as_ptr();
+                if n > 0 {
+                    assert_eq!(Some(p), data_ptr);
+                }
+                data_ptr = Some(p);
+                n += 1;
+            }
+            at += used;
+        }
+        assert_eq!(n, 100);
+        // A big command's buffer is not kept for the next one.
+        let big = vec![b'x'; 200 * 1024];
+        let mut cmd = format!("*2\r\n$3\r\nSET\r\n${}\r\n", big.len()).into_bytes();
+        cmd.extend_from_slice(&big);
+        cmd.extend_from_slice(b"\r\n*1\r\n$4\r\nPING\r\n");
+        let (got, used) = lent.parse_ref(&cmd).unwrap().unwrap();
+        assert_eq!(got.get(1).map(<[u8]>::len), Some(big.len()));
+        let (got, _) = lent.parse_ref(&cmd[used..]).unwrap().unwrap();
+        assert_eq!(args(got), v(&[b"PING"]));
+        assert!(lent.partial.data.capacity() <= KEEP_COMMAND_BYTES);
+        // An error resets the parser, which then parses the next command from scratch.
+        assert!(lent.parse_ref(b"*1\r\n#").is_err());
+        let (got, _) = lent.parse_ref(b"*1\r\n$4\r\nPING\r\n").unwrap().unwrap();
+        assert_eq!(args(got), v(&[b"PING"]));
     }
 
     #[test]

@@ -79,10 +79,7 @@ impl TcpStream {
     /// # Cancel safety
     /// Cancel safe.
     pub async fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
-        let fd = self.io.fd();
-        self.io
-            .async_io(Direction::Read, || crate::sys::recv(fd, buf, 0))
-            .await
+        self.io.stream_recv(buf).await
     }
 
     /// Writes some bytes.
@@ -90,10 +87,7 @@ impl TcpStream {
     /// # Cancel safety
     /// Cancel safe.
     pub async fn write(&self, buf: &[u8]) -> io::Result<usize> {
-        let fd = self.io.fd();
-        self.io
-            .async_io(Direction::Write, || crate::sys::send(fd, buf))
-            .await
+        self.io.stream_send(buf).await
     }
 
     /// Reads without consuming (MSG_PEEK).

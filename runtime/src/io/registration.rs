@@ -237,16 +237,58 @@ impl Registration {
 
     /// Runs the non-blocking operation `f` until it does not return `WouldBlock`, parking the
     /// task on `direction`'s readiness in between (Go's `fd.pd.waitRead` loop).
+    ///
+    /// While the direction is known not to be ready (an earlier call got `EAGAIN`, or a short
+    /// stream transfer cleared it, see [`poll_io_stream`](Self::poll_io_stream)) the task parks
+    /// without making the syscall; a fresh registration starts ready, so the first call always
+    /// tries.
     pub fn poll_io<R>(
         &self,
         cx: &mut Context<'_>,
         direction: Direction,
-        mut f: impl FnMut() -> io::Result<R>,
+        f: impl FnMut() -> io::Result<R>,
     ) -> Poll<io::Result<R>> {
+        self.poll_io_then(cx, direction, f, |_, _| {})
+    }
+
+    /// [`poll_io`](Self::poll_io) for a byte-stream transfer (`recv`/`send` on TCP or a Unix
+    /// stream) that asked for `want` bytes. A transfer that moved fewer (but some) bytes found
+    /// the kernel buffer drained (read) or full (write); with edge-triggered readiness the next
+    /// call would only get `EAGAIN`, so the direction's readiness is cleared now, guarded by the
+    /// tick read before the syscall, and the next call parks straight away (tokio does the
+    /// same). One syscall less per message for request/response traffic.
+    ///
+    /// Not for datagrams: a short datagram says nothing about the next one.
+    pub fn poll_io_stream(
+        &self,
+        cx: &mut Context<'_>,
+        direction: Direction,
+        want: usize,
+        f: impl FnMut() -> io::Result<usize>,
+    ) -> Poll<io::Result<usize>> {
+        self.poll_io_then(cx, direction, f, |&n, seen| {
+            if n > 0 && n < want {
+                self.io.clear_readiness(seen);
+            }
+        })
+    }
+
+    fn poll_io_then<R>(
+        &self,
+        cx: &mut Context<'_>,
+        direction: Direction,
+        mut f: impl FnMut() -> io::Result<R>,
+        done: impl FnOnce(&R, ReadyEvent),
+    ) -> Poll<io::Result<R>> {
+        self.check_deadline(direction)?;
+        let seen = self.io.snapshot(direction);
+        if !seen.is_ready() && !seen.is_closed() {
+            // Known not ready: wait for the next event rather than pay for an `EAGAIN`.
+            ready!(self.poll_ready(direction, cx))?;
+        }
+        std::task::ready!(crate::task::coop::poll_proceed(cx));
         // A hang-up flag that the syscall contradicts (EAGAIN although "closed") must not spin
         // the worker: after a few rounds, yield and let the task be polled again later.
-        self.check_deadline(direction)?;
-        std::task::ready!(crate::task::coop::poll_proceed(cx));
         for _ in 0..32 {
             let seen = self.io.snapshot(direction);
             if self.io.is_shutdown() {
@@ -258,7 +300,11 @@ impl Registration {
                     ready!(self.poll_ready(direction, cx))?;
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                res => return Poll::Ready(res),
+                Ok(r) => {
+                    done(&r, seen);
+                    return Poll::Ready(Ok(r));
+                }
+                Err(e) => return Poll::Ready(Err(e)),
             }
         }
         cx.waker().wake_by_ref();
