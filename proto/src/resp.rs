@@ -464,6 +464,7 @@ impl Parser {
 
     /// Parses `*N\r\n`. `Some(Ok((N, next)))` to go on with N arguments, `Some(Err(used))` for
     /// an empty command (left in `partial`), complete already, `None` if the line is incomplete.
+    #[allow(clippy::type_complexity)]
     fn start_multibulk(
         &mut self,
         buf: &[u8],
