@@ -572,3 +572,49 @@ fn a_small_known_limit_between_sockets_is_copied_buffered() {
         });
     });
 }
+
+/// Request/response traffic (small reads) makes a splice copy switch to the buffered loop, and
+/// bulk data afterwards switches it back to splice; every byte arrives in order either way.
+#[test]
+fn small_messages_switch_splice_to_buffered_and_bulk_switches_back() {
+    use netpoll::io::{AsyncReadExt, AsyncWriteExt};
+    bounded(LIMIT, || {
+        let rt = rt(2);
+        rt.block_on(async {
+            let (mut client, mut src_r) = tcp_pair().await;
+            let (mut dst_w, mut dst_r) = tcp_pair().await;
+            client.set_nodelay(true).unwrap();
+            let before = copy_stats();
+            let copier = netpoll::spawn(async move { copy(&mut src_r, &mut dst_w).await });
+            // 1. 200 messages of 100 bytes, each waited for: every splice read is small.
+            let mut got = [0u8; 100];
+            for i in 0..200u32 {
+                let msg = [i as u8; 100];
+                client.write_all(&msg).await.unwrap();
+                dst_r.read_exact(&mut got).await.unwrap();
+                assert_eq!(got, msg, "message {i}");
+            }
+            let mid = copy_stats();
+            assert!(
+                mid.switches_to_buffered > before.switches_to_buffered,
+                "no switch to buffered: {before:?} -> {mid:?}"
+            );
+            // 2. 64 MiB in one go: the reads fill the buffer, the copy goes back to splice.
+            const BULK: u64 = 64 << 20;
+            let sender = netpoll::spawn(async move {
+                let h = send_pattern(&client, 9, BULK).await.unwrap();
+                client.shutdown_std(Shutdown::Write).unwrap();
+                h
+            });
+            let received = read_to_end_hash(&dst_r).await.unwrap();
+            assert_eq!(received, sender.await.unwrap());
+            assert_eq!(copier.await.unwrap().unwrap(), 200 * 100 + BULK);
+            let after = copy_stats();
+            assert!(
+                after.switches_to_splice > mid.switches_to_splice,
+                "no switch back to splice: {mid:?} -> {after:?}"
+            );
+            assert!(after.splice_bytes > mid.splice_bytes);
+        });
+    });
+}

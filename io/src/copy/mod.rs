@@ -6,7 +6,7 @@
 //!
 //! | reader | writer | path |
 //! |---|---|---|
-//! | stream socket (TCP, Unix) | stream socket | `splice(2)` socket → pipe → socket, pipe from a pool (unless a limit under 16 KiB is known: buffered) |
+//! | stream socket (TCP, Unix) | stream socket | `splice(2)` socket → pipe → socket, pipe from a pool (unless a limit under 16 KiB is known: buffered); switches to the buffered loop while the source delivers small messages, and back for bulk data |
 //! | regular file | stream socket | `sendfile(2)` from the file's offset |
 //! | anything else | anything | a buffered loop with one reused 64 KiB buffer |
 //!
@@ -60,6 +60,12 @@ pub struct CopyStats {
     /// Clean pipes waiting in the pool now (each holds 2 fds; at most 64 are kept). A splice
     /// copy waiting for its source returns its pipe here, so idle copies hold none.
     pub pipes_pooled: u64,
+    /// Splice copies that switched to the buffered loop because their source kept delivering
+    /// small amounts (request/response traffic, where splice's extra pipe hop costs more than
+    /// the copy it saves).
+    pub switches_to_buffered: u64,
+    /// Such copies that switched back to splice when bulk data came.
+    pub switches_to_splice: u64,
 }
 
 pub(crate) struct Counters {
@@ -72,6 +78,8 @@ pub(crate) struct Counters {
     pub(crate) fallbacks: AtomicU64,
     pub(crate) pipes_created: AtomicU64,
     pub(crate) dirty_pipes_closed: AtomicU64,
+    pub(crate) switches_to_buffered: AtomicU64,
+    pub(crate) switches_to_splice: AtomicU64,
 }
 
 pub(crate) static COUNTERS: Counters = Counters {
@@ -84,6 +92,8 @@ pub(crate) static COUNTERS: Counters = Counters {
     fallbacks: AtomicU64::new(0),
     pipes_created: AtomicU64::new(0),
     dirty_pipes_closed: AtomicU64::new(0),
+    switches_to_buffered: AtomicU64::new(0),
+    switches_to_splice: AtomicU64::new(0),
 };
 
 /// The process-wide copy counters.
@@ -100,6 +110,8 @@ pub fn copy_stats() -> CopyStats {
         pipes_created: c.pipes_created.load(Relaxed),
         dirty_pipes_closed: c.dirty_pipes_closed.load(Relaxed),
         pipes_pooled: sys_select::pooled_pipes() as u64,
+        switches_to_buffered: c.switches_to_buffered.load(Relaxed),
+        switches_to_splice: c.switches_to_splice.load(Relaxed),
     }
 }
 
@@ -125,6 +137,15 @@ where
 
 const BUF_SIZE: usize = 64 * 1024;
 
+/// The buffer of a splice copy that switched to the buffered loop: small messages need no
+/// more, and a read that fills it is the sign that bulk data is back.
+#[cfg(target_os = "linux")]
+const SWITCHED_BUF_SIZE: usize = 16 * 1024;
+
+/// Full buffers in a row after which a switched copy goes back to splice.
+#[cfg(target_os = "linux")]
+const BACK_TO_SPLICE_STREAK: u32 = 4;
+
 /// One direction of a copy: the state machine shared by `copy` and `copy_bidirectional`.
 pub(crate) struct Transfer {
     state: State,
@@ -148,17 +169,36 @@ struct BufState {
     /// The reader's limit when it came from a zero-copy form (a `take` on a socket that fell
     /// back); plain readers enforce their own limit.
     limit: Option<u64>,
+    /// A splice copy that switched here (see [`CopyStats::switches_to_buffered`]): it goes
+    /// back to splice after `BACK_TO_SPLICE_STREAK` reads in a row that fill the buffer.
+    switched: bool,
+    full_streak: u32,
+}
+
+/// How the buffered loop stopped.
+enum BufEnd {
+    /// The copy is complete.
+    Finished,
+    /// A switched copy sees bulk data again: splice from here (the buffer is empty).
+    #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
+    BackToSplice,
 }
 
 impl BufState {
     fn new(limit: Option<u64>) -> BufState {
         COUNTERS.buffered_copies.fetch_add(1, Relaxed);
+        BufState::with_size(BUF_SIZE, limit, false)
+    }
+
+    fn with_size(size: usize, limit: Option<u64>, switched: bool) -> BufState {
         BufState {
-            buf: vec![0u8; BUF_SIZE].into_boxed_slice(),
+            buf: vec![0u8; size].into_boxed_slice(),
             pos: 0,
             cap: 0,
             eof: false,
             limit,
+            switched,
+            full_streak: 0,
         }
     }
 }
@@ -200,6 +240,14 @@ impl Transfer {
                             COUNTERS.fallbacks.fetch_add(1, Relaxed);
                             self.state = State::Buffered(BufState::new(limit));
                         }
+                        Err(sys_select::Stop::Small(limit)) => {
+                            COUNTERS.switches_to_buffered.fetch_add(1, Relaxed);
+                            self.state = State::Buffered(BufState::with_size(
+                                SWITCHED_BUF_SIZE,
+                                limit,
+                                true,
+                            ));
+                        }
                     }
                 }
                 #[cfg(target_os = "linux")]
@@ -211,17 +259,29 @@ impl Transfer {
                             COUNTERS.fallbacks.fetch_add(1, Relaxed);
                             self.state = State::Buffered(BufState::new(limit));
                         }
+                        Err(sys_select::Stop::Small(_)) => {
+                            unreachable!("only splice switches to the buffered loop")
+                        }
                     }
                 }
                 State::Buffered(b) => {
-                    ready!(poll_buffered(
+                    match ready!(poll_buffered(
                         b,
                         cx,
                         reader.as_mut(),
                         writer.as_mut(),
                         &mut self.total
-                    ))?;
-                    return Poll::Ready(Ok(self.total));
+                    ))? {
+                        BufEnd::Finished => return Poll::Ready(Ok(self.total)),
+                        BufEnd::BackToSplice => {
+                            #[cfg(target_os = "linux")]
+                            {
+                                COUNTERS.switches_to_splice.fetch_add(1, Relaxed);
+                                self.state =
+                                    State::Splice(sys_select::SpliceState::resume(b.limit));
+                            }
+                        }
+                    }
                 }
             }
         }
@@ -234,7 +294,7 @@ fn poll_buffered<R, W>(
     mut reader: Pin<&mut R>,
     mut writer: Pin<&mut W>,
     total: &mut u64,
-) -> Poll<io::Result<()>>
+) -> Poll<io::Result<BufEnd>>
 where
     R: AsyncRead + ?Sized,
     W: AsyncWrite + ?Sized,
@@ -255,7 +315,11 @@ where
         }
         if b.eof || b.limit == Some(0) {
             ready!(writer.as_mut().poll_flush(cx))?;
-            return Poll::Ready(Ok(()));
+            return Poll::Ready(Ok(BufEnd::Finished));
+        }
+        #[cfg(target_os = "linux")]
+        if b.switched && b.full_streak >= BACK_TO_SPLICE_STREAK {
+            return Poll::Ready(Ok(BufEnd::BackToSplice));
         }
         let want = match b.limit {
             Some(l) => (l.min(b.buf.len() as u64)) as usize,
@@ -272,6 +336,9 @@ where
             }
         }
         let n = rb.filled().len();
+        if b.switched {
+            b.full_streak = if n == want { b.full_streak + 1 } else { 0 };
+        }
         if n == 0 {
             b.eof = true;
         } else {

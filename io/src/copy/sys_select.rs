@@ -20,6 +20,16 @@ pub(crate) fn pooled_pipes() -> usize {
 #[cfg(target_os = "linux")]
 pub(crate) const SPLICE_MIN: u64 = 16 * 1024;
 
+/// A splice copy whose source delivers less than this per read ...
+#[cfg(target_os = "linux")]
+const SMALL_READ: usize = 4 * 1024;
+/// ... this many times in a row switches to the buffered loop (request/response traffic: a
+/// message costs splice in + splice out + a pipe, against recv + send, and the copy splice
+/// saves is a few cache lines). Bulk transfers read far more per call and never switch; a
+/// switched copy goes back to splice when its reads fill a 16 KiB buffer again.
+#[cfg(target_os = "linux")]
+const SMALL_READ_STREAK: u32 = 16;
+
 #[cfg(target_os = "linux")]
 pub(crate) fn choose<R: AsyncRead + ?Sized, W: AsyncWrite + ?Sized>(r: &R, w: &W) -> CopyPath {
     use crate::{ZeroCopySink, ZeroCopySource};
@@ -74,6 +84,7 @@ mod linux {
 
     use super::super::sys::{self, Pipe};
     use super::super::COUNTERS;
+    use super::{SMALL_READ, SMALL_READ_STREAK};
     use crate::{AsyncRead, AsyncWrite, ZeroCopySink, ZeroCopySource};
 
     /// Bytes asked of one sendfile call (Go uses 4 MiB too): big enough to amortise the
@@ -111,6 +122,9 @@ mod linux {
         /// This pair cannot use the path (EINVAL/ENOSYS on the first call): carry on with the
         /// buffered loop, honouring this limit (the reader's zero-copy limit, if any).
         Fallback(Option<u64>),
+        /// The source keeps delivering small reads: the buffered loop is cheaper (the pipe is
+        /// empty; honour this limit).
+        Small(Option<u64>),
         /// A real error.
         Io(io::Error),
     }
@@ -177,11 +191,24 @@ mod linux {
         first: bool,
         /// No pipe could be made (EMFILE, ENFILE, ENOMEM): like Go, copy without one.
         no_pipe: bool,
+        /// Reads in a row that moved less than `SMALL_READ`.
+        small_streak: u32,
+    }
+
+    /// How `poll_inner` stopped without an error.
+    enum SpliceEnd {
+        Finished,
+        Small,
     }
 
     impl SpliceState {
         pub(crate) fn new(limit: Option<u64>) -> SpliceState {
             COUNTERS.splice_copies.fetch_add(1, Relaxed);
+            SpliceState::resume(limit)
+        }
+
+        /// A copy that switched to the buffered loop comes back (not counted as a new copy).
+        pub(crate) fn resume(limit: Option<u64>) -> SpliceState {
             SpliceState {
                 pipe: None,
                 in_pipe: 0,
@@ -189,6 +216,7 @@ mod linux {
                 limit,
                 first: true,
                 no_pipe: false,
+                small_streak: 0,
             }
         }
 
@@ -226,7 +254,8 @@ mod linux {
                     Poll::Ready(Err(Stop::Fallback(self.limit)))
                 }
                 Err(e) => Poll::Ready(Err(Stop::Io(e))),
-                Ok(()) => Poll::Ready(Ok(())),
+                Ok(SpliceEnd::Finished) => Poll::Ready(Ok(())),
+                Ok(SpliceEnd::Small) => Poll::Ready(Err(Stop::Small(self.limit))),
             }
         }
 
@@ -236,7 +265,7 @@ mod linux {
             mut reader: Pin<&mut R>,
             writer: Pin<&mut W>,
             total: &mut u64,
-        ) -> Poll<io::Result<()>>
+        ) -> Poll<io::Result<SpliceEnd>>
         where
             R: AsyncRead + ?Sized,
             W: AsyncWrite + ?Sized,
@@ -276,7 +305,11 @@ mod linux {
                     }
                 }
                 if self.eof || self.limit == Some(0) {
-                    return Poll::Ready(Ok(()));
+                    return Poll::Ready(Ok(SpliceEnd::Finished));
+                }
+                if self.small_streak >= SMALL_READ_STREAK {
+                    // The pipe is empty: the buffered loop takes over from here.
+                    return Poll::Ready(Ok(SpliceEnd::Small));
                 }
                 // 2. Refill the (empty) pipe from the source.
                 let want = match self.limit {
@@ -290,6 +323,11 @@ mod linux {
                     Ok(0) => self.eof = true,
                     Ok(n) => {
                         self.in_pipe = n;
+                        self.small_streak = if n < SMALL_READ {
+                            self.small_streak + 1
+                        } else {
+                            0
+                        };
                         if let Some(l) = &mut self.limit {
                             *l -= n as u64;
                         }
