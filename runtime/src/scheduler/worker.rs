@@ -145,7 +145,10 @@ fn place_runnext(shared: &Shared, p: usize, core: &mut Core, lifo: bool) {
         core.local.push(last);
         pushed += 1;
     }
-    if pushed > 0 {
+    // Wake another worker only for work this one cannot start now: a single woken task is
+    // run here next (waking a thief for it costs a futex and a context switch per message).
+    let held = core.local.len() + usize::from(core.lifo.is_some());
+    if pushed > 0 && held > 1 {
         shared.notify_parked();
     }
 }
