@@ -185,10 +185,13 @@ async fn connection(
     let mut req = Request::default();
     // Bytes of the current request's body still to drop.
     let mut discard = 0u64;
+    // The clock as of the last read's return: read once per read, not per use (the limits are
+    // seconds; the processing since is microseconds).
+    let mut now = Instant::now();
     // When the request head being received began: the accept, for the first one.
-    let mut head_started = Some(Instant::now());
+    let mut head_started = Some(now);
     // The last time bytes arrived.
-    let mut last_read = Instant::now();
+    let mut last_read = now;
     // The read deadline set on the socket (it is moved as rarely as possible), and the write one.
     let mut read_armed: Option<Instant> = None;
     let mut write_armed: Option<Instant> = None;
@@ -244,7 +247,6 @@ async fn connection(
         }
 
         if !out.is_empty() {
-            let now = Instant::now();
             if write_armed.map_or(true, |at| at < now + WRITE_TIMEOUT / 2) {
                 write_armed = Some(now + WRITE_TIMEOUT);
                 stream.set_write_deadline(write_armed);
@@ -268,7 +270,6 @@ async fn connection(
             head_started = Some(last_read);
         }
 
-        let now = Instant::now();
         let deadline = match head_started {
             Some(t) if discard == 0 => t + limits.head,
             _ => last_read + limits.idle,
@@ -283,11 +284,13 @@ async fn connection(
             read_armed = Some(want);
             stream.set_read_deadline(read_armed);
         }
-        match stream.read(&mut buf[end..]).await {
+        let res = stream.read(&mut buf[end..]).await;
+        now = Instant::now();
+        match res {
             Ok(0) => return Ok(()),
             Ok(n) => {
                 end += n;
-                last_read = Instant::now();
+                last_read = now;
             }
             // A tick or the real deadline: the checks above decide.
             Err(e) if e.kind() == io::ErrorKind::TimedOut => {}

@@ -2,14 +2,14 @@ use std::future::Future;
 use std::io;
 use std::os::fd::RawFd;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering::*};
-use std::sync::{Arc, OnceLock};
-use std::task::{ready, Context, Poll};
+use std::sync::{Arc, OnceLock, Weak};
+use std::task::{ready, Context, Poll, Wake, Waker};
 use std::time::Instant;
 
 use super::scheduled_io::{Direction, ReadyEvent, ScheduledIo};
+use crate::loom::{AtomicBool, Mutex, MutexGuard, Ordering::*};
 use crate::runtime::Handle;
-use crate::time::{sleep_until, Sleep};
+use crate::time::{sleep_until_in, Sleep};
 
 /// An fd registered with the netpoller: once, edge-triggered, for reading and writing.
 ///
@@ -43,13 +43,39 @@ pub struct Registration {
     deregistered: bool,
     /// Go's `pollDesc` deadlines (`rd`/`wd`); allocated on the first `set_deadline`, so fds that
     /// never use deadlines pay one word.
-    deadlines: OnceLock<Box<Deadlines>>,
+    deadlines: OnceLock<Arc<Deadlines>>,
 }
 
-#[derive(Default)]
+/// The deadlines of one fd, as Go keeps them in its `pollDesc`.
+///
+/// ## State, per direction
+/// - `at` (under the direction's mutex): the deadline, or none; and its timer, armed in the
+///   runtime's wheel whenever `at` is set and not yet passed.
+/// - `expired` (an `AtomicBool`, Go's `rd < 0`): the deadline has passed. It is the only thing
+///   an I/O operation reads, so an operation on an fd with a deadline costs one load: no lock,
+///   no clock.
+///
+/// ## Transitions, and who makes them
+/// | transition | by | effect |
+/// |---|---|---|
+/// | `set_deadline(Some(at))` | the owner of the socket | under the mutex: store `at`, reset the timer; `expired = at <= now`; then wake the direction's waiters so they re-check |
+/// | `set_deadline(None)` | the owner | under the mutex: drop the timer, `expired = false`; wake the waiters |
+/// | the timer fires | the thread that fires timers (a worker or sysmon) | under the mutex: if `at` is still set and `<= now` (not moved later meanwhile), `expired = true`; then wake the waiters |
+///
+/// `expired` is written only under the mutex, so a firing that raced with a move can not
+/// expire the new deadline. A task about to park stores its waker first and then reads
+/// `expired` (see `arm_deadline`); the timer stores `expired` before it takes the waiters'
+/// lock to wake them. So either the timer finds the waker, or the task sees `expired`.
+///
+/// As in Go, a deadline is reported passed once its timer has fired (timers fire at 1 ms
+/// granularity, never early), not by reading the clock on every operation.
 struct Deadlines {
-    any: [AtomicBool; 2],
-    dir: [std::sync::Mutex<DirDeadline>; 2],
+    expired: [AtomicBool; 2],
+    dir: [Mutex<DirDeadline>; 2],
+    io: Arc<ScheduledIo>,
+    handle: Handle,
+    /// The wakers the timers fire, one per direction (they hold a `Weak` back to this).
+    wakers: [Waker; 2],
 }
 
 #[derive(Default)]
@@ -57,6 +83,85 @@ struct DirDeadline {
     at: Option<Instant>,
     /// One timer per direction, reset when the deadline moves: no allocation per operation.
     timer: Option<Sleep>,
+}
+
+/// What a deadline's timer wakes: marks the direction expired and wakes its waiters.
+struct DeadlineFired {
+    deadlines: Weak<Deadlines>,
+    direction: Direction,
+}
+
+impl Wake for DeadlineFired {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref()
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        // The registration may be gone already; then there is nobody to tell.
+        if let Some(dl) = self.deadlines.upgrade() {
+            dl.fired(self.direction);
+        }
+    }
+}
+
+impl Deadlines {
+    fn new(io: Arc<ScheduledIo>, handle: Handle) -> Arc<Deadlines> {
+        Arc::new_cyclic(|me: &Weak<Deadlines>| {
+            let waker = |direction| {
+                Waker::from(Arc::new(DeadlineFired {
+                    deadlines: me.clone(),
+                    direction,
+                }))
+            };
+            Deadlines {
+                expired: Default::default(),
+                dir: Default::default(),
+                io,
+                handle,
+                wakers: [waker(Direction::Read), waker(Direction::Write)],
+            }
+        })
+    }
+
+    fn lock(&self, i: usize) -> MutexGuard<'_, DirDeadline> {
+        self.dir[i].lock()
+    }
+
+    fn set(&self, direction: Direction, at: Option<Instant>) {
+        let i = dir_index(direction);
+        let mut g = self.lock(i);
+        g.at = at;
+        let expired = match at {
+            None => {
+                g.timer = None;
+                false
+            }
+            Some(at) => {
+                let timer = g
+                    .timer
+                    .get_or_insert_with(|| sleep_until_in(&self.handle, at));
+                Pin::new(&mut *timer).reset(at);
+                // Arms the timer with our waker, or finds the deadline passed already.
+                let mut cx = Context::from_waker(&self.wakers[i]);
+                Pin::new(timer).poll(&mut cx).is_ready()
+            }
+        };
+        self.expired[i].store(expired, SeqCst);
+        drop(g);
+        self.io.wake_direction(direction);
+    }
+
+    fn fired(&self, direction: Direction) {
+        let i = dir_index(direction);
+        let g = self.lock(i);
+        // A timer whose deadline was moved later after it fired finds `at` in the future.
+        if !g.at.is_some_and(|at| at <= Instant::now()) {
+            return;
+        }
+        self.expired[i].store(true, SeqCst);
+        drop(g);
+        self.io.wake_direction(direction);
+    }
 }
 
 fn dir_index(d: Direction) -> usize {
@@ -121,7 +226,7 @@ impl Registration {
         self.check_deadline(direction)?;
         match self.io.poll_ready(direction, cx) {
             Poll::Ready(r) => Poll::Ready(r),
-            Poll::Pending => match self.arm_deadline(direction, cx) {
+            Poll::Pending => match self.arm_deadline(direction) {
                 Some(e) => Poll::Ready(Err(e)),
                 None => Poll::Pending,
             },
@@ -134,63 +239,33 @@ impl Registration {
     /// makes the fd usable again, and wakes parked waiters so they re-check. No allocation per
     /// operation: one reusable timer per direction.
     pub fn set_deadline(&self, direction: Direction, at: Option<Instant>) {
-        let dl = self.deadlines.get_or_init(Box::default);
-        let i = dir_index(direction);
-        let mut g = dl.dir[i].lock().unwrap_or_else(|e| e.into_inner());
-        g.at = at;
-        match (at, &mut g.timer) {
-            (Some(at), Some(t)) => Pin::new(t).reset(at),
-            (Some(at), None) => g.timer = Some(sleep_until(at)),
-            (None, _) => g.timer = None,
-        }
-        dl.any[i].store(at.is_some(), Release);
-        drop(g);
-        self.io.wake_direction(direction);
+        self.deadlines
+            .get_or_init(|| Deadlines::new(self.io.clone(), self.handle.clone()))
+            .set(direction, at);
     }
 
     /// The deadline of one direction.
     pub fn deadline(&self, direction: Direction) -> Option<Instant> {
-        let dl = self.deadlines.get()?;
-        dl.dir[dir_index(direction)]
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .at
+        self.deadlines.get()?.lock(dir_index(direction)).at
     }
 
     /// `Err(TimedOut)` if the deadline of `direction` has passed (Go's `prepareRead`): call it
-    /// before an operation that does not otherwise wait through this registration.
+    /// before an operation that does not otherwise wait through this registration. One atomic
+    /// load: the deadline's timer marks it passed (see [`Deadlines`]).
     pub fn check_deadline(&self, direction: Direction) -> io::Result<()> {
-        let Some(dl) = self.deadlines.get() else {
-            return Ok(());
-        };
-        let i = dir_index(direction);
-        if !dl.any[i].load(Acquire) {
-            return Ok(());
-        }
-        let g = dl.dir[i].lock().unwrap_or_else(|e| e.into_inner());
-        match g.at {
-            Some(at) if Instant::now() >= at => Err(timed_out(direction)),
+        match self.deadlines.get() {
+            Some(dl) if dl.expired[dir_index(direction)].load(Acquire) => Err(timed_out(direction)),
             _ => Ok(()),
         }
     }
 
-    /// About to park: make the deadline's timer wake us too; `Some` if it has already fired.
-    fn arm_deadline(&self, direction: Direction, cx: &mut Context<'_>) -> Option<io::Error> {
+    /// About to park (the waker is stored): `Some` if the deadline passed meanwhile. Otherwise
+    /// its timer, armed since `set_deadline`, wakes the direction's waiters when it fires.
+    fn arm_deadline(&self, direction: Direction) -> Option<io::Error> {
         let dl = self.deadlines.get()?;
-        let i = dir_index(direction);
-        if !dl.any[i].load(Acquire) {
-            return None;
-        }
-        let mut g = dl.dir[i].lock().unwrap_or_else(|e| e.into_inner());
-        let at = g.at?;
-        if Instant::now() >= at {
-            return Some(timed_out(direction));
-        }
-        let fired = g
-            .timer
-            .as_mut()
-            .is_some_and(|t| Pin::new(t).poll(cx).is_ready());
-        fired.then(|| timed_out(direction))
+        dl.expired[dir_index(direction)]
+            .load(SeqCst)
+            .then(|| timed_out(direction))
     }
 
     /// The current readiness of `direction`, without waiting.
@@ -377,5 +452,48 @@ impl Future for Readiness<'_> {
 impl Drop for Readiness<'_> {
     fn drop(&mut self) {
         self.io.remove_waiter(&mut self.key);
+    }
+}
+
+#[cfg(all(test, loom))]
+mod loom_tests {
+    //! Loom model of the deadline hand-off in [`Deadlines`]: a timer firing while a task parks.
+    use super::*;
+    use std::task::Wake;
+
+    struct Count(loom::sync::atomic::AtomicUsize);
+    impl Wake for Count {
+        fn wake(self: std::sync::Arc<Self>) {
+            self.0.fetch_add(1, SeqCst);
+        }
+    }
+
+    /// The timer publishes `expired` and then wakes the direction's waiters (`Deadlines::fired`);
+    /// the task stores its waker (`poll_ready`) and then reads `expired` (`arm_deadline`).
+    /// Whatever the interleaving, the task either sees the expiry or is woken: it never sleeps
+    /// through its deadline.
+    #[test]
+    fn a_deadline_firing_as_the_task_parks_is_not_lost() {
+        loom::model(|| {
+            let io = crate::loom::Arc::new(ScheduledIo::new(7));
+            let expired = crate::loom::Arc::new(AtomicBool::new(false));
+            // The fd is known not ready, so the task will park.
+            io.clear_readiness(io.snapshot(Direction::Read));
+            let (io2, exp2) = (io.clone(), expired.clone());
+            let timer = loom::thread::spawn(move || {
+                exp2.store(true, SeqCst);
+                io2.wake_direction(Direction::Read);
+            });
+            let count = std::sync::Arc::new(Count(loom::sync::atomic::AtomicUsize::new(0)));
+            let waker = Waker::from(count.clone());
+            let mut cx = Context::from_waker(&waker);
+            let parked = io.poll_ready(Direction::Read, &mut cx).is_pending();
+            let saw = expired.load(SeqCst);
+            timer.join().unwrap();
+            assert!(
+                !parked || saw || count.0.load(SeqCst) > 0,
+                "the task parked, missed the expiry and was never woken"
+            );
+        });
     }
 }

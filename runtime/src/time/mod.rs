@@ -178,6 +178,17 @@ pub fn sleep_until(deadline: Instant) -> Sleep {
     }
 }
 
+/// A sleep bound to `handle`'s runtime whatever thread creates or polls it (the registration's
+/// deadline timers, which may be set from outside the runtime).
+pub(crate) fn sleep_until_in(handle: &Handle, deadline: Instant) -> Sleep {
+    Sleep {
+        handle: Some(handle.clone()),
+        deadline,
+        key: None,
+        waker: None,
+    }
+}
+
 fn far_future() -> Instant {
     Instant::now() + Duration::from_secs(86400 * 365 * 30)
 }
