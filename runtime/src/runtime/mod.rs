@@ -219,12 +219,8 @@ fn drain_queues(shared: &Shared, some_stuck: bool) {
                 crossbeam_deque::Steal::Empty => break,
             }
         }
-        if slot.status.in_poll().is_none() && !some_stuck {
-            // SAFETY: every M has exited (none stuck), so no thread owns this P any more; the
-            // runtime's shutdown is the only code touching it now.
-            let core = unsafe { slot.core.get() };
-            drop(core.lifo.take());
-        }
+        // `runnext` is thread-safe: empty it even where a stuck M may still push to it.
+        slot.runnext.clear();
     }
 }
 

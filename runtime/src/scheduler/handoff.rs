@@ -45,25 +45,21 @@ const TAG: u64 = 3;
 /// A worker's private scheduling state.
 pub(crate) struct Core {
     pub(crate) local: Worker<Task>,
-    pub(crate) lifo: Option<Task>,
+    /// How many times in a row the P's `runnext` (its LIFO slot) has run.
     pub(crate) lifo_streak: u32,
     pub(crate) tick: u32,
     pub(crate) searching: bool,
     pub(crate) rng: u64,
-    /// A reused buffer for taking the P's `runnext`.
-    pub(crate) scratch: Vec<Task>,
 }
 
 impl Core {
     pub(crate) fn new(local: Worker<Task>, seed: u64) -> Core {
         Core {
             local,
-            lifo: None,
             lifo_streak: 0,
             tick: 0,
             searching: false,
             rng: seed | 1,
-            scratch: Vec::new(),
         }
     }
 

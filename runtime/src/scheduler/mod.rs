@@ -20,6 +20,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crossbeam_deque::{Injector, Stealer};
+use crossbeam_utils::CachePadded;
 use slab::Slab;
 
 use crate::blocking::BlockingPool;
@@ -91,28 +92,31 @@ pub struct LongPoll {
 }
 
 /// One P: a worker's queue and everything other threads need to see of it.
+///
+/// The parts written by different threads sit on cache lines of their own (`CachePadded`):
+/// `runnext` (the owner, on every wake), the parker (whoever unparks it), the owner's counters;
+/// and the slots themselves do not share lines. Without that, a thief reading one P's `runnext`
+/// or an unpark of its neighbour stalls the owner's next write (seen in `perf annotate`).
 pub(crate) struct Slot {
     pub(crate) status: Status,
     pub(crate) core: CoreCell,
     pub(crate) stealer: Stealer<Task>,
-    /// Tasks woken on the P's thread (during a poll, or by the netpoller it drained). The owner
-    /// moves them into its queue after each poll, the last one into the LIFO slot. Being part of
-    /// the P and thread-safe, they travel with a hand-off and can be stolen: a task woken by a
+    /// The task woken last on the P's thread (during a poll, or by the netpoller it drained),
+    /// which the P runs next: its LIFO slot (Go's `runnext`, see `runnext.rs`). Being part of
+    /// the P and thread-safe, it travels with a hand-off and can be stolen: a task woken by a
     /// task that then blocks is never stranded (tokio #4941).
-    pub(crate) runnext: runnext::RunNext,
-    pub(crate) parker: Parker,
-    /// Whether the LIFO slot holds a task (for sysmon, which cannot look into the Core).
-    pub(crate) lifo_full: AtomicBool,
+    pub(crate) runnext: CachePadded<runnext::RunNext>,
+    pub(crate) parker: CachePadded<Parker>,
     /// The task being polled now (for sysmon's long-poll report).
     pub(crate) current_task: AtomicU64,
     /// The thread running this P, for sysmon to tell a blocked poll from a descheduled one.
     pub(crate) thread: parking_lot::Mutex<Option<crate::sys::thread::ThreadId>>,
-    pub(crate) metrics: WorkerMetrics,
+    pub(crate) metrics: CachePadded<WorkerMetrics>,
 }
 
 /// Everything the runtime's threads share.
 pub(crate) struct Shared {
-    pub(crate) slots: Box<[Slot]>,
+    pub(crate) slots: Box<[CachePadded<Slot>]>,
     pub(crate) injector: Injector<Task>,
     pub(crate) idle: Idle,
     pub(crate) driver: Driver,
@@ -140,17 +144,16 @@ impl Shared {
             .map(|i| {
                 let local = crossbeam_deque::Worker::new_fifo();
                 let stealer = local.stealer();
-                Slot {
+                CachePadded::new(Slot {
                     status: Status::new(),
                     core: CoreCell::new(handoff::Core::new(local, seed.wrapping_mul(i as u64 + 1))),
                     stealer,
-                    runnext: runnext::RunNext::default(),
-                    parker: Parker::default(),
-                    lifo_full: AtomicBool::new(false),
+                    runnext: CachePadded::default(),
+                    parker: CachePadded::default(),
                     current_task: AtomicU64::new(0),
                     thread: parking_lot::Mutex::new(None),
-                    metrics: WorkerMetrics::default(),
-                }
+                    metrics: CachePadded::default(),
+                })
             })
             .collect();
         Ok(Arc::new(Shared {

@@ -6,10 +6,10 @@
 //!    10 ms (every worker busy or stuck), injecting the tasks that became ready;
 //! 2. looks for Ps whose M has been inside the same task poll for longer than the long-poll
 //!    threshold (default 10 ms). It counts and logs each such poll once (with the task id), and
-//!    if the P has queued work (local queue, LIFO slot) or the injector does, it retakes the P
+//!    if the P has queued work (local queue, `runnext`) or the injector does, it retakes the P
 //!    and hands it to a spare M (see `handoff.rs`), within the thread cap.
 //!
-//! Sysmon never touches a P's `Core`: it reads the status word, the stealer and the LIFO flag.
+//! Sysmon never touches a P's `Core`: it reads the status word, the stealer and `runnext`.
 
 use std::sync::atomic::Ordering::*;
 use std::sync::Arc;
@@ -139,10 +139,8 @@ pub(crate) fn run(shared: Arc<Shared>) {
             }
             let task_id = slot.current_task.load(Relaxed);
             record_long_poll(&shared, p, task_id, stuck, !s.reported);
-            let has_work = slot.lifo_full.load(Relaxed)
-                || !slot.stealer.is_empty()
-                || !slot.runnext.is_empty()
-                || !shared.injector.is_empty();
+            let has_work =
+                !slot.stealer.is_empty() || !slot.runnext.is_empty() || !shared.injector.is_empty();
             let handed = has_work && shared.threads.try_handoff(&shared, p, seq);
             if handed {
                 shared.metrics.handoffs.fetch_add(1, Relaxed);

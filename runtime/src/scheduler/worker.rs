@@ -1,11 +1,12 @@
 //! The worker loop (Go's `schedule`/`findRunnable`) and the threads that run it.
 //!
 //! Each iteration: every `event_interval` ticks drain the netpoller without blocking and fire
-//! due timers; every `global_queue_interval` ticks look at the injector first (fairness); then the
-//! LIFO slot (at most `MAX_LIFO_STREAK` times in a row, so two tasks waking each other cannot
-//! starve the queue), the local queue, the injector. Out of work: poll the netpoller with
-//! timeout 0, then steal (from a random victim onward, half a queue at a time), then park — one
-//! parked worker blocks in the netpoller until the next timer, the rest on a condvar.
+//! due timers; every `global_queue_interval` ticks look at the injector first (fairness); then
+//! the P's `runnext`, its LIFO slot (at most `MAX_LIFO_STREAK` times in a row, so two tasks
+//! waking each other cannot starve the queue), the local queue, the injector. Out of work: poll
+//! the netpoller with timeout 0, then steal (from a random victim onward, half a queue at a
+//! time; a victim's `runnext` only if its M stays in one poll for `RUNNEXT_GRACE`), then park —
+//! one parked worker blocks in the netpoller until the next timer, the rest on a condvar.
 
 use std::sync::atomic::Ordering::*;
 use std::sync::Arc;
@@ -22,6 +23,10 @@ use crate::task::Task;
 
 /// How many times in a row the LIFO slot may run before the queue gets a turn.
 const MAX_LIFO_STREAK: u32 = 3;
+
+/// How long a thief waits before taking the `runnext` of a P whose M is inside a poll: a poll
+/// that ends meanwhile runs the task itself, with its data in cache (Go waits 3 µs too).
+const RUNNEXT_GRACE: Duration = Duration::from_micros(3);
 
 /// Why `run_p` returned.
 #[derive(Debug, PartialEq, Eq)]
@@ -60,17 +65,15 @@ pub(crate) fn run_p(shared: &Arc<Shared>, p: usize, stop: &dyn Fn() -> bool) -> 
         let task = {
             let core = core_of(shared, p);
             core.tick = core.tick.wrapping_add(1);
-            place_runnext(shared, p, core, false);
+            place_overflow(shared, p, core);
             if core.tick % shared.config.event_interval == 0 {
-                maintenance(shared, p);
+                maintenance(shared, p, core);
             }
-            let t = next_task(shared, core, &slot.metrics);
-            slot.lifo_full.store(core.lifo.is_some(), Relaxed);
-            t
+            next_task(shared, p, core)
         };
         let task = match task {
             Some(t) => t,
-            None => match find_work(shared, p) {
+            None => match find_work(shared, p, core_of(shared, p)) {
                 Some(t) => t,
                 None => {
                     park(shared, p, stop);
@@ -114,56 +117,41 @@ pub(crate) fn run_p(shared: &Arc<Shared>, p: usize, stop: &dyn Fn() -> bool) -> 
             }
             core.local.push(t);
         }
-        place_runnext(shared, p, core, true);
+        place_overflow(shared, p, core);
     }
 }
 
-/// Moves tasks woken on this thread into the P: the last one into the LIFO slot when `lifo`
-/// (it was woken by the task that just ran, so its data is hot in cache), the rest to the queue.
-fn place_runnext(shared: &Shared, p: usize, core: &mut Core, lifo: bool) {
+/// Moves the tasks `runnext` displaced (several woken on this thread since the P last looked)
+/// into the queue, oldest first. The task woken last stays in `runnext`, the LIFO slot, as the
+/// P's next task: its data is hot in cache.
+fn place_overflow(shared: &Shared, p: usize, core: &mut Core) {
     let slot = &shared.slots[p];
-    if slot.runnext.is_empty() {
+    let moved = slot.runnext.drain_overflow_into(&core.local);
+    if moved == 0 {
         return;
     }
-    let mut batch = std::mem::take(&mut core.scratch);
-    slot.runnext.take_into(&mut batch);
-    let Some(last) = batch.pop() else {
-        core.scratch = batch;
-        return;
-    };
-    let mut pushed = batch.len() as u64;
-    WorkerMetrics::bump(&slot.metrics.local_schedules, pushed + 1);
-    batch.drain(..).for_each(|t| core.local.push(t));
-    core.scratch = batch;
-    if lifo {
-        if let Some(prev) = core.lifo.replace(last) {
-            core.local.push(prev);
-            pushed += 1;
-        }
-        slot.lifo_full.store(true, Relaxed);
-    } else {
-        core.local.push(last);
-        pushed += 1;
-    }
+    WorkerMetrics::bump(&slot.metrics.local_schedules, moved as u64);
     // Wake another worker only for work this one cannot start now: a single woken task is
     // run here next (waking a thief for it costs a futex and a context switch per message).
-    let held = core.local.len() + usize::from(core.lifo.is_some());
-    if pushed > 0 && held > 1 {
+    let held = core.local.len() + usize::from(slot.runnext.has_slot());
+    if held > 1 {
         shared.notify_parked();
     }
 }
 
-fn next_task(shared: &Shared, core: &mut Core, metrics: &WorkerMetrics) -> Option<Task> {
+fn next_task(shared: &Shared, p: usize, core: &mut Core) -> Option<Task> {
+    let slot = &shared.slots[p];
     if core.tick % shared.config.global_queue_interval == 0 {
         if let Some(t) = steal_one(&shared.injector) {
             core.lifo_streak = 0;
             return Some(t);
         }
     }
-    if let Some(t) = core.lifo.take() {
+    if let Some(t) = slot.runnext.take() {
+        WorkerMetrics::bump(&slot.metrics.local_schedules, 1);
         if core.lifo_streak < MAX_LIFO_STREAK {
             core.lifo_streak += 1;
-            WorkerMetrics::bump(&metrics.lifo_hits, 1);
+            WorkerMetrics::bump(&slot.metrics.lifo_hits, 1);
             return Some(t);
         }
         // The streak is over: the LIFO task waits its turn at the back of the queue.
@@ -190,8 +178,8 @@ fn steal_one(injector: &crossbeam_deque::Injector<Task>) -> Option<Task> {
 }
 
 /// Drains the netpoller without blocking (if nobody is blocked in it) and fires due timers;
-/// the tasks they wake land in this P's queue.
-fn maintenance(shared: &Shared, p: usize) -> bool {
+/// the tasks they wake land in this P (`runnext`, the rest in the queue).
+fn maintenance(shared: &Shared, p: usize, core: &mut Core) -> bool {
     let mut wake: Vec<Waker> = Vec::new();
     if let Some(mut events) = shared.driver.try_poller() {
         shared
@@ -202,20 +190,17 @@ fn maintenance(shared: &Shared, p: usize) -> bool {
     shared.timers.process(Instant::now(), &mut wake);
     let found = !wake.is_empty();
     wake.into_iter().for_each(Waker::wake);
-    let core = core_of(shared, p);
-    place_runnext(shared, p, core, false);
+    place_overflow(shared, p, core);
     found
 }
 
 /// Out of local work: netpoll(0), then steal (as a searcher, if allowed).
-fn find_work(shared: &Shared, p: usize) -> Option<Task> {
-    if maintenance(shared, p) {
-        let core = core_of(shared, p);
-        if let Some(t) = core.local.pop() {
+fn find_work(shared: &Shared, p: usize, core: &mut Core) -> Option<Task> {
+    if maintenance(shared, p, core) {
+        if let Some(t) = shared.slots[p].runnext.take().or_else(|| core.local.pop()) {
             return Some(t);
         }
     }
-    let core = core_of(shared, p);
     if !core.searching {
         if !shared.idle.transition_worker_to_searching() {
             return None;
@@ -240,8 +225,8 @@ fn find_work(shared: &Shared, p: usize) -> Option<Task> {
                 Steal::Retry => continue,
             }
         }
-        // A victim stuck in a long poll may hold tasks its poll woke and could not place yet.
-        if let Some(t) = v.runnext.steal_into(&core.local) {
+        // A victim stuck in a long poll may hold in `runnext` a task its poll woke.
+        if let Some(t) = steal_runnext(v, &core.local) {
             WorkerMetrics::bump(&shared.slots[p].metrics.steals, 1);
             return Some(t);
         }
@@ -253,6 +238,24 @@ fn find_work(shared: &Shared, p: usize) -> Option<Task> {
             Steal::Retry => continue,
         }
     }
+}
+
+/// Takes the `runnext` of victim `v` if its M is inside a poll and still inside the same one
+/// after [`RUNNEXT_GRACE`] (Go's `runqgrab` does the same with a 3 µs sleep). A P that is not
+/// in a poll runs its `runnext` itself at once.
+fn steal_runnext(v: &super::Slot, local: &crossbeam_deque::Worker<Task>) -> Option<Task> {
+    if v.runnext.is_empty() {
+        return None;
+    }
+    let seq = v.status.in_poll()?;
+    let start = Instant::now();
+    while start.elapsed() < RUNNEXT_GRACE {
+        std::hint::spin_loop();
+    }
+    if v.status.in_poll() != Some(seq) {
+        return None;
+    }
+    v.runnext.steal_into(local)
 }
 
 /// Sleeps until notified, or until I/O or a timer makes a task ready (see `idle.rs`/`park.rs`).
@@ -274,8 +277,7 @@ fn park(shared: &Shared, p: usize, stop: &dyn Fn() -> bool) {
     if !shared.idle.unpark_worker_by_id(p) {
         core_of(shared, p).searching = true;
     }
-    let core = core_of(shared, p);
-    place_runnext(shared, p, core, false);
+    place_overflow(shared, p, core_of(shared, p));
 }
 
 /// Starts and tracks the runtime's Ms: the workers, and the spares sysmon hands Ps to.

@@ -45,7 +45,12 @@ enum Stage<F: Future> {
     Consumed,
 }
 
+// `repr(C)`: `this` must stay the first field, at offset 0, whatever `F` is (see `into_thin`).
+#[repr(C)]
 pub(crate) struct Cell<F: Future> {
+    /// This cell as a type-erased task: a fat pointer to itself, written once at construction.
+    /// It lets a task travel as one machine word (`into_thin`/`from_thin`).
+    this: *const dyn RawTask,
     state: State,
     id: Id,
     /// The scheduler that runs this task; wakes go there.
@@ -61,13 +66,41 @@ pub(crate) struct Cell<F: Future> {
 // `F::Output: Send`); the state word orders those accesses. Everything else is Sync.
 unsafe impl<F: Future + Send> Sync for Cell<F> where F::Output: Send {}
 
+// SAFETY: the only field that is not `Send` by itself is `this`, a pointer to the cell itself
+// that is written once before the cell is shared and only read afterwards.
+unsafe impl<F: Future + Send> Send for Cell<F> where F::Output: Send {}
+
+/// A task as one machine word, for a slot that must be swapped atomically (the scheduler's
+/// `runnext`). The reference is moved into the word: turn it back with [`from_thin`] exactly once.
+pub(crate) fn into_thin(task: Task) -> *mut () {
+    // Dropping the metadata keeps the data address: the address of the `Cell<F>`, whose first
+    // field (`repr(C)`) is `this`.
+    Arc::into_raw(task) as *const () as *mut ()
+}
+
+/// The task a word from [`into_thin`] holds.
+///
+/// # Safety
+/// `p` must come from `into_thin`, and each such word may be turned back only once.
+pub(crate) unsafe fn from_thin(p: *mut ()) -> Task {
+    // SAFETY: `p` is the address of a live `Cell<F>` (the word holds a strong reference), whose
+    // first field is the immutable fat pointer `this`; that pointer is what `Arc::into_raw`
+    // returned for this task, so `from_raw` takes back the reference `into_thin` moved in.
+    unsafe {
+        let this = *(p as *const *const dyn RawTask);
+        Arc::from_raw(this)
+    }
+}
+
 impl<F> Cell<F>
 where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
     pub(crate) fn new(future: F, id: Id, sched: Arc<Shared>) -> Arc<Cell<F>> {
-        Arc::new(Cell {
+        Arc::new_cyclic(|me| Cell {
+            // The allocation exists already; only its address is taken here.
+            this: me.as_ptr() as *const dyn RawTask,
             state: State::new(),
             id,
             sched,

@@ -14,7 +14,7 @@ use std::task::{Context, Poll};
 pub use error::JoinError;
 pub use join::{AbortHandle, JoinHandle};
 
-pub(crate) use self::core::{Cell, Task};
+pub(crate) use self::core::{from_thin, into_thin, Cell, Task};
 
 /// A task's id, unique among the tasks of this process.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
