@@ -234,13 +234,14 @@ impl Shared {
         }
     }
 
-    /// True if any queue holds work (used before sleeping).
-    pub(crate) fn has_work(&self) -> bool {
+    /// True if P `p` may find work: in its own `runnext`, the injector, or a queue it can
+    /// steal from (used before sleeping). Another P's `runnext` does not count: its owner runs
+    /// it next, and if that owner is stuck in a poll, sysmon hands the P off. Counting it made
+    /// an idle worker spin (poll, search, fail to park) whenever a busy P had a next task.
+    pub(crate) fn has_work(&self, p: usize) -> bool {
         !self.injector.is_empty()
-            || self
-                .slots
-                .iter()
-                .any(|s| !s.stealer.is_empty() || !s.runnext.is_empty())
+            || !self.slots[p].runnext.is_empty()
+            || self.slots.iter().any(|s| !s.stealer.is_empty())
     }
 
     /// Starts shutting down: new spawns are cancelled, every thread is told to stop.

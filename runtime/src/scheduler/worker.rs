@@ -265,7 +265,7 @@ fn park(shared: &Shared, p: usize, stop: &dyn Fn() -> bool) {
     shared.idle.transition_worker_to_parked(p, searching);
     // Re-check after publishing that we sleep (SeqCst fence in the transition): work pushed
     // before a notifier read the idle state is seen here.
-    if shared.has_work() || shared.is_shutdown() || stop() {
+    if shared.has_work(p) || shared.is_shutdown() || stop() {
         if !shared.idle.unpark_worker_by_id(p) {
             // A notifier popped us concurrently: we count as searching.
             core_of(shared, p).searching = true;
