@@ -5,10 +5,12 @@ The raw file has one line per measured value, tab-separated, after a header line
 
     benchmark  metric  system  round  value
 
-(`system` is netpoll, tokio, go, or `direct` for the proxy's ceiling.) For every benchmark and
-metric this prints each system's median and spread (min-max over the rounds), netpoll's ratio
-to each peer and to the best peer, and whether the issue's target is met; it writes the same
-table as Markdown (--md) and the ratios as an SVG bar chart (--svg). Standard library only.
+(`system` is netpoll, a peer (tokio, go), or a ceiling: `direct` for the proxy, `epoll` (a
+hand-written C epoll loop) for echo and http_hello, `redis` (redis-server) for kv.) For every
+benchmark and metric this prints each system's median and spread (min-max over the rounds),
+netpoll's ratio to each peer, to the best peer and to the ceiling, and whether the issue's
+target is met (ceilings are references, never targets); it writes the same table as Markdown
+(--md) and the ratios as an SVG bar chart (--svg). Standard library only.
 
 usage: report.py RAW [--md OUT.md] [--svg OUT.svg] [--title TEXT] [--note LINE]...
 """
@@ -22,6 +24,8 @@ from collections import OrderedDict, defaultdict
 
 PEERS = ["tokio", "go"]
 SYSTEMS = ["netpoll"] + PEERS
+# What the machine allows, measured the same way: not peers to beat, references.
+CEILINGS = ["direct", "epoll", "redis"]
 
 # Metric name suffix -> (unit label, scale to that unit, higher is better).
 UNITS = [
@@ -121,7 +125,8 @@ def fmt_cell(values):
 def build_rows(data):
     """One dict per (bench, metric) with the cells of the table and the chart's ratios."""
     rows = []
-    extra = sorted({s for d in data.values() for s in d} - set(SYSTEMS))
+    seen = {s for d in data.values() for s in d}
+    extra = [c for c in CEILINGS if c in seen] + sorted(seen - set(SYSTEMS) - set(CEILINGS))
     for (bench, metric), by_sys in data.items():
         unit, _, higher = unit_of(metric)
         med = {s: statistics.median(v) for s, v in by_sys.items() if v}
@@ -130,6 +135,8 @@ def build_rows(data):
         for p in PEERS:
             if np is not None and med.get(p):
                 ratios[p] = np / med[p]
+        ceiling = next((c for c in CEILINGS if med.get(c)), None)
+        ceiling_ratio = np / med[ceiling] if ceiling and np is not None else None
         present = [p for p in PEERS if p in med]
         best = None
         if present:
@@ -162,6 +169,8 @@ def build_rows(data):
                 "ratios": ratios,
                 "best": best,
                 "best_ratio": ratios.get(best) if best else None,
+                "ceiling": ceiling,
+                "ceiling_ratio": ceiling_ratio,
                 "target": target,
                 "verdict": "; ".join(verdicts) if verdicts else "",
                 "met": met,
@@ -176,19 +185,22 @@ def table(rows, extra):
         ["benchmark", "metric", "unit"]
         + SYSTEMS
         + extra
-        + ["np/tokio", "np/go", "np/best peer", "target", "met"]
+        + ["np/tokio", "np/go", "np/best peer", "np/ceiling", "target", "met"]
     )
     body = []
     for r in rows:
         fr = lambda p: f"{r['ratios'][p]:.2f}" if p in r["ratios"] else "-"
         best = f"{r['best_ratio']:.2f} ({r['best']})" if r["best_ratio"] is not None else "-"
+        ceil = (
+            f"{r['ceiling_ratio']:.2f} ({r['ceiling']})" if r["ceiling_ratio"] is not None else "-"
+        )
         met = "-" if r["met"] is None else ("yes" if r["met"] else "NO")
         if r["met"] and r["partial"]:
             met = "yes (partly n/a)"
         body.append(
             [r["bench"], r["metric"], r["unit"] + ("" if r["higher"] else " ↓")]
             + [r["cells"][s] for s in SYSTEMS + extra]
-            + [fr("tokio"), fr("go"), best, r["verdict"] or "-", met]
+            + [fr("tokio"), fr("go"), best, ceil, r["verdict"] or "-", met]
         )
     return header, body
 
@@ -326,7 +338,9 @@ def main():
     legend = (
         "Cells: median (min–max) over the rounds. ↓ = lower is better. np/X = netpoll median / "
         "X median, so above 1 is better for throughput and below 1 is better for ↓ metrics. "
-        "best peer = the peer with the better median."
+        "best peer = the peer with the better median. np/ceiling = netpoll median / the "
+        "ceiling's (direct, epoll, redis): how close netpoll comes to what the machine and the "
+        "client allow."
     )
     print(text)
     print()

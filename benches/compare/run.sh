@@ -13,8 +13,13 @@
 #        IDLE_CONNS (15000)  idle connections held against each server in `idle`
 #        KV_RATE_P1, KV_RATE_P16  req/s that size redis-benchmark -n (default: measured)
 #        CARGO_TARGET_DIR    respected for both cargo builds
-# As root it installs what is missing with apt-get (wrk, redis-tools, iperf3, golang-go, curl).
-# Every client and server runs under `timeout`; servers left at exit are killed.
+# As root it installs what is missing with apt-get (wrk, redis-tools, redis-server, iperf3,
+# golang-go, curl). Every client and server runs under `timeout`; servers left at exit are killed.
+#
+# Besides the peers, three ceilings are measured, each a reference for what the machine allows
+# rather than a system to beat: `direct` (iperf3 without a proxy), `epoll` (echo and http_hello
+# as a hand-written C epoll loop per worker, benches/compare/epoll) and `redis` (redis-server,
+# the best-known hand-written epoll loop, for kv).
 set -uo pipefail
 
 ROUNDS=${ROUNDS:-5}
@@ -91,7 +96,7 @@ if ! have python3; then
 fi
 
 missing_pkgs=()
-for pair in wrk:wrk redis-benchmark:redis-tools iperf3:iperf3 go:golang-go curl:curl; do
+for pair in wrk:wrk redis-benchmark:redis-tools redis-server:redis-server iperf3:iperf3 go:golang-go curl:curl; do
     have "${pair%%:*}" || missing_pkgs+=("${pair#*:}")
 done
 if [ ${#missing_pkgs[@]} -gt 0 ]; then
@@ -164,6 +169,25 @@ if [ -n "$SKIP_GO" ]; then
 else
     SYSTEMS+=(go)
 fi
+# The ceilings (see the top of this file): measured where their tool is there, else skipped.
+SKIP_EPOLL=""
+if ! have gcc; then
+    SKIP_EPOLL="gcc is not installed"
+else
+    mkdir -p "$compare/epoll/bin"
+    for n in echo http_hello; do
+        flag=$(echo "SERVE_$n" | tr 'a-z' 'A-Z')
+        if ! gcc -O2 -Wall -pthread "-D$flag" -o "$compare/epoll/bin/$n" "$compare/epoll/epoll_server.c" \
+            >>"$tmp/build-epoll.log" 2>&1; then
+            tail -10 "$tmp/build-epoll.log" >&2
+            SKIP_EPOLL="the C epoll servers did not build"
+        fi
+    done
+fi
+[ -z "$SKIP_EPOLL" ] || log "no epoll ceiling: $SKIP_EPOLL"
+SKIP_REDIS=""
+have redis-server || SKIP_REDIS="redis-server is not installed (apt-get install redis-server)"
+[ -z "$SKIP_REDIS" ] || log "no redis ceiling: $SKIP_REDIS"
 
 STRESS="$np_target/release/examples/netpoll_stress"
 bin_of() { # system name
@@ -171,6 +195,7 @@ bin_of() { # system name
     netpoll) echo "$np_target/release/examples/$2" ;;
     tokio) echo "$tk_target/release/$2" ;;
     go) echo "$compare/go/bin/$2" ;;
+    epoll) echo "$compare/epoll/bin/$2" ;;
     esac
 }
 for s in "${SYSTEMS[@]}"; do
@@ -213,10 +238,14 @@ RUN_ID=0
 start_server() {
     local sys=$1 name=$2 bin limit i
     shift 2
-    bin=$(bin_of "$sys" "$name")
     RUN_ID=$((RUN_ID + 1))
     SERVER_OUT="$tmp/server-$RUN_ID-$sys-$name"
     limit=${SERVER_LIMIT:-$((DURATION * 6 + 120))}
+    if [ "$sys" = redis ]; then
+        start_redis "$limit"
+        return
+    fi
+    bin=$(bin_of "$sys" "$name")
     NETPOLL_WORKERS=$WORKERS timeout -k 3 "$limit" "$bin" "$@" >"$SERVER_OUT.out" 2>"$SERVER_OUT.err" &
     SERVER_PID=$!
     PIDS+=("$SERVER_PID")
@@ -228,6 +257,29 @@ start_server() {
         sleep 0.05
     done
     fail "$sys $name did not announce its address; stderr:"
+    tail -5 "$SERVER_OUT.err" >&2
+    stop_server
+    return 1
+}
+
+# The kv ceiling: redis-server on a fresh port, no persistence; ready once it answers PING.
+start_redis() {
+    local port i
+    port=$(free_port)
+    timeout -k 3 "$1" redis-server --bind 127.0.0.1 --port "$port" --save '' --appendonly no \
+        --daemonize no --logfile "$SERVER_OUT.err" >"$SERVER_OUT.out" 2>&1 &
+    SERVER_PID=$!
+    PIDS+=("$SERVER_PID")
+    SERVER_ADDR=""
+    for ((i = 0; i < 200; i++)); do
+        if [ "$(redis-cli -h 127.0.0.1 -p "$port" ping 2>/dev/null)" = PONG ]; then
+            SERVER_ADDR="127.0.0.1:$port"
+            return 0
+        fi
+        kill -0 "$SERVER_PID" 2>/dev/null || break
+        sleep 0.05
+    done
+    fail "redis-server did not answer PING; its log:"
     tail -5 "$SERVER_OUT.err" >&2
     stop_server
     return 1
@@ -566,6 +618,8 @@ for bench in "${BENCHES[@]}"; do
     fi
     systems=("${SYSTEMS[@]}")
     [ "$bench" = proxy ] && systems+=(direct)
+    case "$bench" in echo | http_hello) [ -n "$SKIP_EPOLL" ] || systems+=(epoll) ;; esac
+    [ "$bench" = kv ] && [ -z "$SKIP_REDIS" ] && systems+=(redis)
     [ "$bench" = kv ] && calibrate_kv
     for ((round = 1; round <= ROUNDS; round++)); do
         n=${#systems[@]}
@@ -588,6 +642,7 @@ notes=(
     "ROUNDS=$ROUNDS DURATION=${DURATION}s WORKERS=$WORKERS IDLE_CONNS=$IDLE_CONNS; systems: ${SYSTEMS[*]}; $FAILURES failed run(s)"
     "$(rustc --version 2>/dev/null), tokio $tokio_version$([ -z "$SKIP_GO" ] && echo ", $(go version | awk '{print $3}')")"
     "clients: redis-benchmark -c 50 (-P 16), wrk -t2 -c100 (-c10 for 64 MiB), netpoll_stress --conns 100 (--size: messages of random size up to it), iperf3 -t DURATION, netpoll_stress --mode idle"
+    "ceilings (references, not peers): direct = iperf3 without a proxy; epoll = echo/http_hello as a hand-written C epoll loop, one thread, listener (SO_REUSEPORT) and epoll per worker (benches/compare/epoll); redis = $(redis-server --version 2>/dev/null | awk '{print $1, $3}' | tr -d 'v=') (one event-loop thread)"
 )
 [ -n "$SKIP_GO" ] && notes+=("Go skipped: $SKIP_GO")
 [ -n "$KV_RATE_P1" ] && notes+=("kv: redis-benchmark -n $((KV_RATE_P1 * DURATION)) (-P 1), -n $((KV_RATE_P16 * DURATION)) (-P 16)")
