@@ -7,7 +7,7 @@ use std::task::{ready, Context, Poll, Wake, Waker};
 use std::time::Instant;
 
 use super::scheduled_io::{Direction, ReadyEvent, ScheduledIo};
-use crate::loom::{AtomicBool, Mutex, MutexGuard, Ordering::*};
+use crate::loom::{Mutex, MutexGuard};
 use crate::runtime::Handle;
 use crate::time::{sleep_until_in, Sleep};
 
@@ -51,9 +51,9 @@ pub struct Registration {
 /// ## State, per direction
 /// - `at` (under the direction's mutex): the deadline, or none; and its timer, armed in the
 ///   runtime's wheel whenever `at` is set and not yet passed.
-/// - `expired` (an `AtomicBool`, Go's `rd < 0`): the deadline has passed. It is the only thing
-///   an I/O operation reads, so an operation on an fd with a deadline costs one load: no lock,
-///   no clock.
+/// - `expired` (an `AtomicBool` in the `ScheduledIo`, Go's `rd < 0`): the deadline has passed.
+///   It is the only thing an I/O operation reads, so an operation on an fd with a deadline costs
+///   one load, next to the readiness it loads anyway: no lock, no clock.
 ///
 /// ## Transitions, and who makes them
 /// | transition | by | effect |
@@ -70,7 +70,6 @@ pub struct Registration {
 /// As in Go, a deadline is reported passed once its timer has fired (timers fire at 1 ms
 /// granularity, never early), not by reading the clock on every operation.
 struct Deadlines {
-    expired: [AtomicBool; 2],
     dir: [Mutex<DirDeadline>; 2],
     io: Arc<ScheduledIo>,
     handle: Handle,
@@ -114,7 +113,6 @@ impl Deadlines {
                 }))
             };
             Deadlines {
-                expired: Default::default(),
                 dir: Default::default(),
                 io,
                 handle,
@@ -146,7 +144,7 @@ impl Deadlines {
                 Pin::new(timer).poll(&mut cx).is_ready()
             }
         };
-        self.expired[i].store(expired, SeqCst);
+        self.io.set_deadline_expired(direction, expired);
         drop(g);
         self.io.wake_direction(direction);
     }
@@ -158,7 +156,7 @@ impl Deadlines {
         if !g.at.is_some_and(|at| at <= Instant::now()) {
             return;
         }
-        self.expired[i].store(true, SeqCst);
+        self.io.set_deadline_expired(direction, true);
         drop(g);
         self.io.wake_direction(direction);
     }
@@ -253,18 +251,17 @@ impl Registration {
     /// before an operation that does not otherwise wait through this registration. One atomic
     /// load: the deadline's timer marks it passed (see [`Deadlines`]).
     pub fn check_deadline(&self, direction: Direction) -> io::Result<()> {
-        match self.deadlines.get() {
-            Some(dl) if dl.expired[dir_index(direction)].load(Acquire) => Err(timed_out(direction)),
-            _ => Ok(()),
+        match self.io.deadline_expired(direction) {
+            true => Err(timed_out(direction)),
+            false => Ok(()),
         }
     }
 
     /// About to park (the waker is stored): `Some` if the deadline passed meanwhile. Otherwise
     /// its timer, armed since `set_deadline`, wakes the direction's waiters when it fires.
     fn arm_deadline(&self, direction: Direction) -> Option<io::Error> {
-        let dl = self.deadlines.get()?;
-        dl.expired[dir_index(direction)]
-            .load(SeqCst)
+        self.io
+            .deadline_expired(direction)
             .then(|| timed_out(direction))
     }
 
@@ -459,6 +456,7 @@ impl Drop for Readiness<'_> {
 mod loom_tests {
     //! Loom model of the deadline hand-off in [`Deadlines`]: a timer firing while a task parks.
     use super::*;
+    use crate::loom::Ordering::SeqCst;
     use std::task::Wake;
 
     struct Count(loom::sync::atomic::AtomicUsize);
@@ -476,19 +474,18 @@ mod loom_tests {
     fn a_deadline_firing_as_the_task_parks_is_not_lost() {
         loom::model(|| {
             let io = crate::loom::Arc::new(ScheduledIo::new(7));
-            let expired = crate::loom::Arc::new(AtomicBool::new(false));
             // The fd is known not ready, so the task will park.
             io.clear_readiness(io.snapshot(Direction::Read));
-            let (io2, exp2) = (io.clone(), expired.clone());
+            let io2 = io.clone();
             let timer = loom::thread::spawn(move || {
-                exp2.store(true, SeqCst);
+                io2.set_deadline_expired(Direction::Read, true);
                 io2.wake_direction(Direction::Read);
             });
             let count = std::sync::Arc::new(Count(loom::sync::atomic::AtomicUsize::new(0)));
             let waker = Waker::from(count.clone());
             let mut cx = Context::from_waker(&waker);
             let parked = io.poll_ready(Direction::Read, &mut cx).is_pending();
-            let saw = expired.load(SeqCst);
+            let saw = io.deadline_expired(Direction::Read);
             timer.join().unwrap();
             assert!(
                 !parked || saw || count.0.load(SeqCst) > 0,

@@ -98,6 +98,10 @@ struct Waiters {
 pub(crate) struct ScheduledIo {
     token: u64,
     readiness: [AtomicU64; 2],
+    /// Per direction: its deadline has passed (Go's `rd < 0`). Written by the registration's
+    /// `Deadlines` (see its protocol in `registration.rs`); here, beside the readiness the I/O
+    /// path loads anyway, so checking it costs no extra cache miss.
+    deadline_expired: [AtomicBool; 2],
     shutdown: AtomicBool,
     waiters: Mutex<Waiters>,
 }
@@ -113,6 +117,7 @@ impl ScheduledIo {
         ScheduledIo {
             token,
             readiness: [AtomicU64::new(READY), AtomicU64::new(READY)],
+            deadline_expired: [AtomicBool::new(false), AtomicBool::new(false)],
             shutdown: AtomicBool::new(false),
             waiters: Mutex::new(Waiters::default()),
         }
@@ -170,6 +175,16 @@ impl ScheduledIo {
                 wake.extend(waker.take());
             }
         }
+    }
+
+    /// Whether the deadline of `direction` has passed.
+    pub(crate) fn deadline_expired(&self, direction: Direction) -> bool {
+        self.deadline_expired[direction.index()].load(SeqCst)
+    }
+
+    /// Marks the deadline of `direction` passed or not (by the registration's `Deadlines`).
+    pub(crate) fn set_deadline_expired(&self, direction: Direction, expired: bool) {
+        self.deadline_expired[direction.index()].store(expired, SeqCst);
     }
 
     /// Wakes the waiters of `direction` without changing readiness (they re-check, e.g. a
