@@ -249,7 +249,7 @@ impl Registration {
 
     /// `Err(TimedOut)` if the deadline of `direction` has passed (Go's `prepareRead`): call it
     /// before an operation that does not otherwise wait through this registration. One atomic
-    /// load: the deadline's timer marks it passed (see [`Deadlines`]).
+    /// load: the deadline's timer marks it passed (the protocol is on `Deadlines`, in the source).
     pub fn check_deadline(&self, direction: Direction) -> io::Result<()> {
         match self.io.deadline_expired(direction) {
             true => Err(timed_out(direction)),
