@@ -79,22 +79,30 @@ static void close_conn(int fd) {
     close(fd); /* also leaves the epoll set */
 }
 
+/* Sends what the socket takes of `len` bytes: how many, or -1 if the peer is gone. */
+static ssize_t send_some(int fd, const char *p, size_t len) {
+    size_t off = 0;
+    while (off < len) {
+        ssize_t n = send(fd, p + off, len - off, MSG_NOSIGNAL);
+        if (n > 0)
+            off += (size_t)n;
+        else if (n < 0 && errno == EINTR)
+            continue;
+        else if (n < 0 && errno == EAGAIN)
+            break;
+        else
+            return -1;
+    }
+    return (ssize_t)off;
+}
+
 /* Sends `len` bytes, queueing what the socket does not take. Returns -1 if the peer is gone. */
 static int send_all(int fd, struct conn *c, const char *p, size_t len) {
     if (c->out_len == 0) {
-        while (len > 0) {
-            ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
-            if (n > 0) {
-                p += n;
-                len -= (size_t)n;
-            } else if (n < 0 && errno == EINTR) {
-                continue;
-            } else if (n < 0 && errno == EAGAIN) {
-                break;
-            } else {
-                return -1;
-            }
-        }
+        ssize_t n = send_some(fd, p, len);
+        if (n < 0) return -1;
+        p += n;
+        len -= (size_t)n;
     }
     if (len > 0) {
         if (c->out_len + len > c->out_cap) {
@@ -112,21 +120,10 @@ static int send_all(int fd, struct conn *c, const char *p, size_t len) {
 
 /* EPOLLOUT: push out what is queued. */
 static int flush_out(int fd, struct conn *c) {
-    size_t off = 0;
-    while (off < c->out_len) {
-        ssize_t n = send(fd, c->out + off, c->out_len - off, MSG_NOSIGNAL);
-        if (n > 0) {
-            off += (size_t)n;
-        } else if (n < 0 && errno == EINTR) {
-            continue;
-        } else if (n < 0 && errno == EAGAIN) {
-            break;
-        } else {
-            return -1;
-        }
-    }
-    memmove(c->out, c->out + off, c->out_len - off);
-    c->out_len -= off;
+    ssize_t n = send_some(fd, c->out, c->out_len);
+    if (n < 0) return -1;
+    memmove(c->out, c->out + n, c->out_len - (size_t)n);
+    c->out_len -= (size_t)n;
     return 0;
 }
 
