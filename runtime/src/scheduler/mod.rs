@@ -220,6 +220,13 @@ impl Shared {
         }
     }
 
+    /// `schedule` when the caller knows it runs P `p` of this scheduler (`current_p_of`).
+    pub(crate) fn schedule_local(&self, p: usize, task: Task) {
+        if !self.is_shutdown() {
+            self.slots[p].runnext.push(task);
+        }
+    }
+
     /// Pushes onto the global queue and wakes a worker if nobody is looking for work.
     pub(crate) fn inject(&self, task: Task) {
         self.metrics.remote_schedules.fetch_add(1, Relaxed);

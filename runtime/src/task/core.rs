@@ -221,7 +221,21 @@ where
     F::Output: Send + 'static,
 {
     fn wake(self: Arc<Self>) {
-        Self::wake_by_ref(&self);
+        if self.state.transition_to_notified() != Notify::Submit {
+            return;
+        }
+        let sched: *const Shared = Arc::as_ptr(&self.sched);
+        // SAFETY: `sched` points into the `Shared` that `self` keeps alive; it is used while
+        // `self` still owns its `Arc` (the `current_p_of` check) and, on a worker thread, after
+        // `self` has moved into a run queue: that thread runs `run_p` with an `Arc<Shared>` of
+        // its own (its M or `block_on` holds one), so the `Shared` outlives the call.
+        let sched = unsafe { &*sched };
+        match crate::runtime::context::current_p_of(sched) {
+            // The common case (a task woken on a worker) hands over this very reference: no
+            // clone and drop of the task's `Arc`, two atomic read-modify-writes per wake.
+            Some(p) => sched.schedule_local(p, self),
+            None => sched.schedule(self.clone()),
+        }
     }
 
     fn wake_by_ref(arc_self: &Arc<Self>) {
