@@ -28,7 +28,7 @@ const NOSIGNAL: libc::c_int = 0;
 
 /// `recv` into `buf`.
 pub(crate) fn recv(fd: RawFd, buf: &mut [u8], flags: libc::c_int) -> io::Result<usize> {
-    recv_raw(fd, buf.as_mut_ptr().cast(), buf.len(), flags)
+    transfer(Dir::Recv, fd, buf.as_mut_ptr().cast(), buf.len(), flags)
 }
 
 /// `recv` into possibly uninitialised memory (the kernel only writes bytes it returns).
@@ -37,12 +37,28 @@ pub(crate) fn recv_uninit(
     buf: &mut [std::mem::MaybeUninit<u8>],
     flags: libc::c_int,
 ) -> io::Result<usize> {
-    recv_raw(fd, buf.as_mut_ptr().cast(), buf.len(), flags)
+    transfer(Dir::Recv, fd, buf.as_mut_ptr().cast(), buf.len(), flags)
 }
 
 /// `send` from `buf`, never raising SIGPIPE.
 pub(crate) fn send(fd: RawFd, buf: &[u8]) -> io::Result<usize> {
-    send_raw(fd, buf.as_ptr().cast(), buf.len(), NOSIGNAL)
+    // `send` only reads through the pointer; it is `*mut` to share `transfer` with `recv`.
+    transfer(
+        Dir::Send,
+        fd,
+        buf.as_ptr().cast_mut().cast(),
+        buf.len(),
+        NOSIGNAL,
+    )
+}
+
+/// Which way [`transfer`] moves bytes.
+#[derive(Clone, Copy)]
+enum Dir {
+    /// `recv`: the kernel writes up to `len` bytes at `ptr`.
+    Recv,
+    /// `send`: the kernel reads `len` bytes at `ptr`.
+    Send,
 }
 
 // On Linux the two hottest syscalls go straight to the kernel (`syscall(2)`), as Go's do:
@@ -51,82 +67,48 @@ pub(crate) fn send(fd: RawFd, buf: &[u8]) -> io::Result<usize> {
 // wrk (perf: `__pthread_enable_asynccancel` / `__pthread_disable_asynccancel`). netpoll never
 // cancels threads. Miri knows the libc functions, not these raw syscalls.
 
-#[cfg(all(target_os = "linux", not(miri)))]
-fn recv_raw(
+/// `recvfrom(fd, ptr, len, flags, NULL, NULL)` or `sendto(fd, ptr, len, flags, NULL, 0)` as a
+/// raw syscall on Linux; `recv` or `send` through libc elsewhere and under Miri.
+/// `ptr` must be valid for `len` bytes: for writes with `Recv`, for reads with `Send`.
+fn transfer(
+    dir: Dir,
     fd: RawFd,
     ptr: *mut libc::c_void,
     len: usize,
     flags: libc::c_int,
 ) -> io::Result<usize> {
-    let (no_addr, no_len) = (
-        std::ptr::null_mut::<libc::sockaddr>(),
-        std::ptr::null_mut::<libc::socklen_t>(),
-    );
-    // SAFETY: recvfrom(fd, ptr, len, flags, NULL, NULL) with `ptr` valid for writes of `len`
-    // bytes (the caller's buffer); every argument is passed as the `long` the kernel reads.
-    let n = unsafe {
-        libc::syscall(
-            libc::SYS_recvfrom,
-            fd as libc::c_long,
-            ptr,
-            len,
-            flags as libc::c_long,
-            no_addr,
-            no_len,
-        )
+    #[cfg(all(target_os = "linux", not(miri)))]
+    let res = {
+        let nr = match dir {
+            Dir::Recv => libc::SYS_recvfrom,
+            Dir::Send => libc::SYS_sendto,
+        };
+        // SAFETY: `ptr` is valid for `len` bytes in the direction `dir` needs (the caller's
+        // buffer); the address arguments are NULL / 0, which both syscalls accept; every
+        // argument is passed as the `long` the kernel reads.
+        let n = unsafe {
+            libc::syscall(
+                nr,
+                fd as libc::c_long,
+                ptr,
+                len,
+                flags as libc::c_long,
+                0 as libc::c_long,
+                0 as libc::c_long,
+            )
+        };
+        if n < 0 {
+            Err(io::Error::last_os_error())
+        } else {
+            Ok(n)
+        }
     };
-    if n < 0 {
-        Err(io::Error::last_os_error())
-    } else {
-        Ok(n as usize)
-    }
-}
-
-#[cfg(all(target_os = "linux", not(miri)))]
-fn send_raw(
-    fd: RawFd,
-    ptr: *const libc::c_void,
-    len: usize,
-    flags: libc::c_int,
-) -> io::Result<usize> {
-    // SAFETY: sendto(fd, ptr, len, flags, NULL, 0) with `ptr` valid for reads of `len` bytes;
-    // every argument is passed as the `long` the kernel reads.
-    let n = unsafe {
-        libc::syscall(
-            libc::SYS_sendto,
-            fd as libc::c_long,
-            ptr,
-            len,
-            flags as libc::c_long,
-            std::ptr::null::<libc::sockaddr>(),
-            0 as libc::c_long,
-        )
+    #[cfg(not(all(target_os = "linux", not(miri))))]
+    let res = match dir {
+        Dir::Recv => syscall!(recv(fd, ptr, len, flags)),
+        Dir::Send => syscall!(send(fd, ptr, len, flags)),
     };
-    if n < 0 {
-        Err(io::Error::last_os_error())
-    } else {
-        Ok(n as usize)
-    }
-}
-
-#[cfg(not(all(target_os = "linux", not(miri))))]
-fn recv_raw(
-    fd: RawFd,
-    ptr: *mut libc::c_void,
-    len: usize,
-    flags: libc::c_int,
-) -> io::Result<usize> {
-    syscall!(recv(fd, ptr, len, flags)).map(|n| n as usize)
-}
-
-#[cfg(not(all(target_os = "linux", not(miri))))]
-fn send_raw(
-    fd: RawFd,
-    ptr: *const libc::c_void,
-    len: usize,
-    flags: libc::c_int,
-) -> io::Result<usize> {
-    syscall!(send(fd, ptr, len, flags)).map(|n| n as usize)
+    res.map(|n| n as usize)
 }
 
 /// `sendmsg` of several buffers, never raising SIGPIPE.
