@@ -208,22 +208,27 @@ impl Shared {
         join
     }
 
-    /// Puts a notified task on a run queue.
+    /// Puts a notified task on a run queue: this P's `runnext` on a worker of this scheduler,
+    /// else the injector.
     pub(crate) fn schedule(&self, task: Task) {
-        if self.is_shutdown() {
-            // Shutdown cancels every owned task; a queued reference would only pin memory.
-            return;
-        }
         match context::current_p_of(self) {
-            Some(p) => self.slots[p].runnext.push(task),
-            None => self.inject(task),
+            Some(p) => self.schedule_local(p, task),
+            None => self.schedule_remote(task),
         }
     }
 
     /// `schedule` when the caller knows it runs P `p` of this scheduler (`current_p_of`).
     pub(crate) fn schedule_local(&self, p: usize, task: Task) {
+        // Shutdown cancels every owned task; a queued reference would only pin memory.
         if !self.is_shutdown() {
             self.slots[p].runnext.push(task);
+        }
+    }
+
+    /// `schedule` when the caller knows it runs no P of this scheduler.
+    pub(crate) fn schedule_remote(&self, task: Task) {
+        if !self.is_shutdown() {
+            self.inject(task);
         }
     }
 

@@ -234,7 +234,7 @@ where
             // The common case (a task woken on a worker) hands over this very reference: no
             // clone and drop of the task's `Arc`, two atomic read-modify-writes per wake.
             Some(p) => sched.schedule_local(p, self),
-            None => sched.schedule(self.clone()),
+            None => sched.schedule_remote(self.clone()),
         }
     }
 
