@@ -34,12 +34,15 @@ const USAGE: &str = "netpoll_stress [--addr HOST:PORT] [--conns N] [--duration S
   --duration  how long to run, seconds (default 10)
   --size      largest message, bytes; sizes are random in 1..=SIZE (default 65536)
   --mode      echo: request/response with byte checks (default)
-              churn: short connections opened and closed as fast as possible, 1 in 4 by RST
+              churn: short connections opened and closed as fast as possible, 1 in 4 by RST;
+                     against an IPv4 loopback target each loop connects from its own source
+                     address in 127.0.0.0/8 (see `churn_source`)
               idle: open and hold the connections, report RSS per connection
   --timeout   a message or connect with no answer for this long counts as hung (default 10)
   --seed      random seed (default: from the clock)
   --json      print the summary as one JSON object on stdout
-  --quiet     no progress line
+  --quiet     no progress line (on a terminal it is rewritten in place; into a pipe or a
+              file, one line per second)
 Workers: NETPOLL_WORKERS (default: number of cores).";
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -255,8 +258,63 @@ fn kind_of(e: &io::Error) -> String {
     format!("{:?}", e.kind())
 }
 
+/// The source address churn loop `id` connects from, for an IPv4 loopback target: one of
+/// 60,000 addresses in 127.1.0.0/16.
+///
+/// Why: every connection the client closes first leaves a TIME_WAIT socket with the same four
+/// tuple but its port, so after a few seconds of churn from one source address nearly every
+/// ephemeral port is taken for this destination and `connect(2)` walks the whole range in the
+/// kernel (`__inet_hash_connect` → `__inet_check_established`) before it finds one: perf showed
+/// 38 % of the client's samples there, and single `connect` calls using 10–13 ms of CPU, which
+/// sysmon rightly reported as long polls and handed off. A source address per loop gives each
+/// its own port space, as load generators that churn connections do.
+fn churn_source(id: u64, target: SocketAddr) -> Option<SocketAddr> {
+    match target {
+        SocketAddr::V4(t) if t.ip().is_loopback() => {
+            let ip = std::net::Ipv4Addr::from(0x7F01_0000u32 + 1 + (id % 60_000) as u32);
+            Some(SocketAddr::new(ip.into(), 0))
+        }
+        _ => None,
+    }
+}
+
+/// Connects to `addr`, from `source` (port chosen at connect time) if given.
+async fn open(addr: SocketAddr, source: Option<SocketAddr>) -> io::Result<TcpStream> {
+    let Some(src) = source else {
+        return TcpStream::connect(addr).await;
+    };
+    let sock = netpoll::net::TcpSocket::new_v4()?;
+    // IP_BIND_ADDRESS_NO_PORT: bind only the address now; the port is picked by connect, per
+    // four-tuple, instead of by bind from the ports free for any destination.
+    let one: libc::c_int = 1;
+    // SAFETY: setsockopt on a socket we own, with a valid pointer to an int and its size.
+    let rc = unsafe {
+        libc::setsockopt(
+            std::os::fd::AsRawFd::as_raw_fd(&sock),
+            libc::IPPROTO_IP,
+            libc::IP_BIND_ADDRESS_NO_PORT,
+            (&one as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    if rc != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    sock.bind(src)?;
+    sock.connect(addr).await
+}
+
 async fn connect(addr: SocketAddr, shared: &Shared, timeout: Duration) -> Option<TcpStream> {
-    match netpoll::time::timeout(timeout, TcpStream::connect(addr)).await {
+    connect_from(addr, None, shared, timeout).await
+}
+
+async fn connect_from(
+    addr: SocketAddr,
+    source: Option<SocketAddr>,
+    shared: &Shared,
+    timeout: Duration,
+) -> Option<TcpStream> {
+    match netpoll::time::timeout(timeout, open(addr, source)).await {
         Ok(Ok(s)) => {
             shared.c.connects.fetch_add(1, Relaxed);
             let _ = s.set_nodelay(true);
@@ -348,9 +406,10 @@ async fn echo_conn(id: u64, addr: SocketAddr, o: Arc<Opts>, shared: Arc<Shared>)
 async fn churn_loop(id: u64, addr: SocketAddr, o: Arc<Opts>, shared: Arc<Shared>) {
     let mut rng = Rng(o.seed ^ (id + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
     let mut hist = Histogram::new();
+    let source = churn_source(id, addr);
     while !shared.stop.load(Relaxed) {
         let t = Instant::now();
-        let Some(mut s) = connect(addr, &shared, o.timeout).await else {
+        let Some(mut s) = connect_from(addr, source, &shared, o.timeout).await else {
             netpoll::time::sleep(Duration::from_millis(10)).await;
             continue;
         };
@@ -530,6 +589,10 @@ async fn run(
     let mut peak_open = 0;
     let mut rss_at_peak = None;
     let mut last = (Instant::now(), 0u64, 0u64);
+    // On a terminal the progress line is rewritten in place; into a log or a pipe, where `\r`
+    // would make one endless line, it is one line per interval.
+    let in_place = io::IsTerminal::is_terminal(&io::stderr());
+    let mut printed = false;
     while start.elapsed() < o.duration {
         netpoll::time::sleep(
             Duration::from_millis(250).min(o.duration.saturating_sub(start.elapsed())),
@@ -543,14 +606,20 @@ async fn run(
         if !o.quiet && last.0.elapsed() >= Duration::from_secs(1) {
             let (msgs, bytes) = (shared.c.msgs.load(Relaxed), shared.c.bytes.load(Relaxed));
             let dt = last.0.elapsed().as_secs_f64();
-            eprint!(
-                "\r[{:5.1}s] conns {:>6} | {:>9.0} msg/s | {:>8.1} MB/s | errors {}   ",
+            let line = format!(
+                "[{:5.1}s] conns {:>6} | {:>9.0} msg/s | {:>8.1} MB/s | errors {}",
                 start.elapsed().as_secs_f64(),
                 open,
                 (msgs - last.1) as f64 / dt,
                 (bytes - last.2) as f64 / dt / 1e6,
                 shared.c.errors.load(Relaxed)
             );
+            if in_place {
+                eprint!("\r{line}   ");
+                printed = true;
+            } else {
+                eprintln!("{line}");
+            }
             let _ = io::stderr().flush();
             last = (Instant::now(), msgs, bytes);
         }
@@ -565,7 +634,7 @@ async fn run(
             shared.error("task: did not finish");
         }
     }
-    if !o.quiet {
+    if printed {
         eprintln!();
     }
     Ok((addr, elapsed, peak_open, rss_at_peak))
