@@ -215,8 +215,36 @@ pub fn example_path(name: &str) -> std::path::PathBuf {
 impl Example {
     /// Starts `name args...` and waits (bounded) for its `listening on ADDR` line.
     pub fn start(name: &str, args: &[&str], env: &[(&str, &str)]) -> Example {
+        Example::start_with_nofile(name, args, env, None)
+    }
+
+    /// [`Example::start`] with the child's soft and hard RLIMIT_NOFILE set to `nofile`, as
+    /// `prlimit --nofile=N` or a container's default would.
+    pub fn start_with_nofile(
+        name: &str,
+        args: &[&str],
+        env: &[(&str, &str)],
+        nofile: Option<u64>,
+    ) -> Example {
         use std::io::{BufRead, Read};
+        use std::os::unix::process::CommandExt;
         let mut cmd = std::process::Command::new(example_path(name));
+        if let Some(n) = nofile {
+            // SAFETY: the closure runs in the forked child before exec and only calls
+            // setrlimit, which is async-signal-safe.
+            unsafe {
+                cmd.pre_exec(move || {
+                    let lim = libc::rlimit {
+                        rlim_cur: n,
+                        rlim_max: n,
+                    };
+                    if libc::setrlimit(libc::RLIMIT_NOFILE, &lim) != 0 {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                    Ok(())
+                });
+            }
+        }
         cmd.args(args)
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped());

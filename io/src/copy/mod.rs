@@ -60,6 +60,9 @@ pub struct CopyStats {
     /// Clean pipes waiting in the pool now (each holds 2 fds; at most 64 are kept). A splice
     /// copy waiting for its source returns its pipe here, so idle copies hold none.
     pub pipes_pooled: u64,
+    /// Pooled pipes closed because nobody took them for 500 ms (the pool shrinks back to
+    /// nothing within about a second of the load ending).
+    pub idle_pipes_closed: u64,
     /// Splice copies that switched to the buffered loop because their source kept delivering
     /// small amounts (request/response traffic, where splice's extra pipe hop costs more than
     /// the copy it saves).
@@ -78,6 +81,7 @@ pub(crate) struct Counters {
     pub(crate) fallbacks: AtomicU64,
     pub(crate) pipes_created: AtomicU64,
     pub(crate) dirty_pipes_closed: AtomicU64,
+    pub(crate) idle_pipes_closed: AtomicU64,
     pub(crate) switches_to_buffered: AtomicU64,
     pub(crate) switches_to_splice: AtomicU64,
 }
@@ -92,6 +96,7 @@ pub(crate) static COUNTERS: Counters = Counters {
     fallbacks: AtomicU64::new(0),
     pipes_created: AtomicU64::new(0),
     dirty_pipes_closed: AtomicU64::new(0),
+    idle_pipes_closed: AtomicU64::new(0),
     switches_to_buffered: AtomicU64::new(0),
     switches_to_splice: AtomicU64::new(0),
 };
@@ -110,6 +115,7 @@ pub fn copy_stats() -> CopyStats {
         pipes_created: c.pipes_created.load(Relaxed),
         dirty_pipes_closed: c.dirty_pipes_closed.load(Relaxed),
         pipes_pooled: sys_select::pooled_pipes() as u64,
+        idle_pipes_closed: c.idle_pipes_closed.load(Relaxed),
         switches_to_buffered: c.switches_to_buffered.load(Relaxed),
         switches_to_splice: c.switches_to_splice.load(Relaxed),
     }

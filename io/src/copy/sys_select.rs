@@ -79,6 +79,7 @@ mod linux {
     use std::sync::atomic::Ordering::Relaxed;
     use std::sync::Mutex;
     use std::task::{ready, Context, Poll};
+    use std::time::{Duration, Instant};
 
     use netpoll_runtime::io::{Direction, Registration};
 
@@ -93,11 +94,39 @@ mod linux {
 
     /// How many clean pipes the pool keeps (each is 2 fds).
     const POOL_MAX: usize = 64;
+    /// A pooled pipe unused for this long is closed: the pool holds the working set of a busy
+    /// server, and gives its fds back within about a second once the load ends (Go empties its
+    /// pipe pool at every GC cycle; a pool that never shrinks looks like a leak to every fd
+    /// monitor and costs 2 fds per pipe forever).
+    const POOL_IDLE: Duration = Duration::from_millis(500);
+    /// How often the sweeper looks for idle pipes while the pool is not empty.
+    const SWEEP_EVERY: Duration = Duration::from_millis(250);
 
-    static POOL: Mutex<Vec<Pipe>> = Mutex::new(Vec::new());
+    /// The pool of clean pipes, and whether a sweeper task runs for it.
+    ///
+    /// Protocol (all under the mutex): `put_pipe` pushes a pipe with the time it was returned;
+    /// if `sweeping` is false it sets it and spawns the sweeper on the current runtime (with no
+    /// runtime to time it, the pipe is closed instead of pooled). The sweeper wakes every
+    /// `SWEEP_EVERY`, closes the pipes idle for `POOL_IDLE` (the oldest are at the bottom:
+    /// `get_pipe` pops the newest), and when the pool is empty clears `sweeping` and ends. If
+    /// its runtime drops it first (shutdown), it clears `sweeping` and closes every pooled
+    /// pipe, so no fd outlives the runtime that could have timed it.
+    struct Pool {
+        pipes: Vec<(Pipe, Instant)>,
+        sweeping: bool,
+    }
+
+    static POOL: Mutex<Pool> = Mutex::new(Pool {
+        pipes: Vec::new(),
+        sweeping: false,
+    });
+
+    fn pool() -> std::sync::MutexGuard<'static, Pool> {
+        POOL.lock().unwrap_or_else(|e| e.into_inner())
+    }
 
     fn get_pipe() -> io::Result<Pipe> {
-        if let Some(p) = POOL.lock().unwrap_or_else(|e| e.into_inner()).pop() {
+        if let Some((p, _)) = pool().pipes.pop() {
             return Ok(p);
         }
         COUNTERS.pipes_created.fetch_add(1, Relaxed);
@@ -106,14 +135,71 @@ mod linux {
 
     /// Clean pipes in the pool now.
     pub(crate) fn pooled_pipes() -> usize {
-        POOL.lock().unwrap_or_else(|e| e.into_inner()).len()
+        pool().pipes.len()
     }
 
     /// Returns a pipe to the pool; only an empty pipe may be pooled.
     fn put_pipe(p: Pipe) {
-        let mut pool = POOL.lock().unwrap_or_else(|e| e.into_inner());
-        if pool.len() < POOL_MAX {
-            pool.push(p);
+        let Ok(handle) = netpoll_runtime::runtime::Handle::try_current() else {
+            return; // nothing could close it later: close it now
+        };
+        let spawn = {
+            let mut pool = pool();
+            if pool.pipes.len() >= POOL_MAX {
+                drop(pool);
+                return; // `p` is closed here, outside the lock
+            }
+            pool.pipes.push((p, Instant::now()));
+            !std::mem::replace(&mut pool.sweeping, true)
+        };
+        if spawn {
+            drop(handle.spawn(sweep()));
+        }
+    }
+
+    /// Closes idle pooled pipes until the pool is empty (see [`Pool`]).
+    async fn sweep() {
+        /// Armed while the sweeper runs: dropped armed (the runtime shut down), it empties
+        /// the pool and lets the next `put_pipe` start a sweeper again.
+        struct Armed(bool);
+        impl Drop for Armed {
+            fn drop(&mut self) {
+                if self.0 {
+                    let closed = {
+                        let mut pool = pool();
+                        pool.sweeping = false;
+                        std::mem::take(&mut pool.pipes)
+                    };
+                    drop(closed);
+                }
+            }
+        }
+        let mut armed = Armed(true);
+        loop {
+            netpoll_runtime::time::sleep(SWEEP_EVERY).await;
+            let now = Instant::now();
+            let (closed, empty) = {
+                let mut pool = pool();
+                let keep = pool
+                    .pipes
+                    .iter()
+                    .position(|(_, at)| now.duration_since(*at) < POOL_IDLE)
+                    .unwrap_or(pool.pipes.len());
+                let closed: Vec<_> = pool.pipes.drain(..keep).collect();
+                let empty = pool.pipes.is_empty();
+                if empty {
+                    pool.sweeping = false;
+                }
+                (closed, empty)
+            };
+            COUNTERS
+                .idle_pipes_closed
+                .fetch_add(closed.len() as u64, Relaxed);
+            drop(closed);
+            if empty {
+                armed.0 = false;
+                return;
+            }
         }
     }
 
