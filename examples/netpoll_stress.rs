@@ -269,6 +269,9 @@ fn kind_of(e: &io::Error) -> String {
 /// sysmon rightly reported as long polls and handed off. A source address per loop gives each
 /// its own port space, as load generators that churn connections do.
 fn churn_source(id: u64, target: SocketAddr) -> Option<SocketAddr> {
+    if !cfg!(target_os = "linux") {
+        return None; // IP_BIND_ADDRESS_NO_PORT is Linux's
+    }
     match target {
         SocketAddr::V4(t) if t.ip().is_loopback() => {
             let ip = std::net::Ipv4Addr::from(0x7F01_0000u32 + 1 + (id % 60_000) as u32);
@@ -283,6 +286,17 @@ async fn open(addr: SocketAddr, source: Option<SocketAddr>) -> io::Result<TcpStr
     let Some(src) = source else {
         return TcpStream::connect(addr).await;
     };
+    bind_no_port(addr, src).await
+}
+
+#[cfg(not(target_os = "linux"))]
+async fn bind_no_port(addr: SocketAddr, _src: SocketAddr) -> io::Result<TcpStream> {
+    TcpStream::connect(addr).await
+}
+
+/// Connects to `addr` from the address of `src`, the port chosen by connect.
+#[cfg(target_os = "linux")]
+async fn bind_no_port(addr: SocketAddr, src: SocketAddr) -> io::Result<TcpStream> {
     let sock = netpoll::net::TcpSocket::new_v4()?;
     // IP_BIND_ADDRESS_NO_PORT: bind only the address now; the port is picked by connect, per
     // four-tuple, instead of by bind from the ports free for any destination.
