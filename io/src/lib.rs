@@ -11,6 +11,10 @@ mod read_buf;
 mod traits;
 
 pub use read_buf::ReadBuf;
+
+// tokio re-exports these std items from `tokio::io`, so code written as `io::Result<()>` or
+// `io::ErrorKind::WouldBlock` after `use tokio::io;` builds here too.
+pub use std::io::{Error, ErrorKind, Result, SeekFrom};
 pub use traits::{AsyncBufRead, AsyncRead, AsyncWrite, ZeroCopySink, ZeroCopySource};
 
 pub use netpoll_runtime::io::{Direction, ReadyEvent, Registration};

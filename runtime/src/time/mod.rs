@@ -19,9 +19,12 @@ use std::future::{Future, IntoFuture};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering::*};
 use std::task::{Context, Poll, Waker};
-use std::time::Duration;
+pub use std::time::{Duration, Instant};
 
-pub use std::time::Instant;
+/// Errors of the time module, at tokio's path (`time::error::Elapsed`).
+pub mod error {
+    pub use super::Elapsed;
+}
 
 use crate::loom::Mutex;
 use crate::runtime::Handle;

@@ -1,0 +1,65 @@
+//! tokio parity (issue 15), first slice: the names a tokio program reaches for before anything
+//! else — `io::{Error, ErrorKind, Result, SeekFrom}`, `time::{Duration, Instant}`,
+//! `time::error::Elapsed` — and tokio's Cargo feature names.
+use std::time::Duration as StdDuration;
+
+use netpoll::io;
+use netpoll::time;
+
+fn parse(s: &str) -> io::Result<u32> {
+    s.parse()
+        .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
+}
+
+#[test]
+fn io_reexports_are_std_types() {
+    assert_eq!(parse("7").unwrap(), 7);
+    let e: std::io::Error = parse("x").unwrap_err();
+    assert_eq!(e.kind(), std::io::ErrorKind::InvalidData);
+    let _: std::io::SeekFrom = io::SeekFrom::Start(3);
+}
+
+#[test]
+fn time_reexports_and_elapsed_at_tokio_path() {
+    let d: StdDuration = time::Duration::from_millis(1);
+    let _: std::time::Instant = time::Instant::now();
+    let rt = netpoll::runtime::Runtime::new().unwrap();
+    let r: Result<(), time::error::Elapsed> =
+        rt.block_on(time::timeout(d, std::future::pending::<()>()));
+    let e = r.unwrap_err();
+    assert_eq!(e.to_string(), "deadline has elapsed");
+    let io_err: std::io::Error = e.into();
+    assert_eq!(io_err.kind(), std::io::ErrorKind::TimedOut);
+}
+
+/// A renamed dependency keeps its `features = [...]` line: every tokio 1.x feature name exists.
+#[test]
+fn tokio_feature_names_exist() {
+    let manifest = include_str!("../Cargo.toml");
+    let feats = &manifest[manifest.find("\n[features]\n").expect("[features]")..];
+    let feats = &feats[1..];
+    let feats = &feats[..feats[1..].find("\n[").map_or(feats.len(), |i| i + 1)];
+    let names: Vec<&str> = feats
+        .lines()
+        .filter(|l| !l.starts_with('#') && l.contains('='))
+        .map(|l| l.split('=').next().unwrap_or("").trim())
+        .collect();
+    for name in [
+        "full",
+        "rt",
+        "rt-multi-thread",
+        "macros",
+        "net",
+        "time",
+        "io-util",
+        "io-std",
+        "sync",
+        "fs",
+        "process",
+        "signal",
+        "parking_lot",
+        "test-util",
+    ] {
+        assert!(names.contains(&name), "feature {name} missing: {names:?}");
+    }
+}
