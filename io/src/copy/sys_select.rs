@@ -138,23 +138,27 @@ mod linux {
         pool().pipes.len()
     }
 
-    /// Returns a pipe to the pool; only an empty pipe may be pooled.
+    /// Returns a pipe to the pool; only an empty pipe may be pooled. A splice copy that waits
+    /// for its source returns its pipe each time, so this is on the per-message path: one lock,
+    /// and the runtime is looked up only when a sweeper must be started.
     fn put_pipe(p: Pipe) {
-        let Ok(handle) = netpoll_runtime::runtime::Handle::try_current() else {
-            return; // nothing could close it later: close it now
-        };
-        let spawn = {
-            let mut pool = pool();
-            if pool.pipes.len() >= POOL_MAX {
-                drop(pool);
-                return; // `p` is closed here, outside the lock
-            }
-            pool.pipes.push((p, Instant::now()));
-            !std::mem::replace(&mut pool.sweeping, true)
-        };
-        if spawn {
-            drop(handle.spawn(sweep()));
+        let mut pool = pool();
+        if pool.pipes.len() >= POOL_MAX {
+            drop(pool);
+            return; // `p` is closed here, outside the lock
         }
+        if pool.sweeping {
+            pool.pipes.push((p, Instant::now()));
+            return;
+        }
+        let Ok(handle) = netpoll_runtime::runtime::Handle::try_current() else {
+            drop(pool);
+            return; // no runtime to time it: nothing could close it later, so close it now
+        };
+        pool.pipes.push((p, Instant::now()));
+        pool.sweeping = true;
+        drop(pool);
+        drop(handle.spawn(sweep()));
     }
 
     /// Closes idle pooled pipes until the pool is empty (see [`Pool`]).
