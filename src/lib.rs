@@ -29,6 +29,8 @@
 
 pub use netpoll_runtime::{runtime, signal, spawn, spawn_blocking, task, time};
 
+pub use netpoll_runtime::{join, pin, select, task_local, try_join};
+
 /// An attribute from the `netpoll-macros` crate, re-exported so that it is written
 /// `#[netpoll::main]` / `#[netpoll::test]` (like `#[tokio::main]` / `#[tokio::test]`).
 pub use netpoll_macros::{main, test};

@@ -45,7 +45,7 @@ enum Flavor {
 }
 
 const FLAVORS: &[&str] = &["multi_thread", "current_thread"];
-const ARGS: &[&str] = &["flavor", "worker_threads", "crate"];
+const ARGS: &[&str] = &["flavor", "worker_threads", "crate", "name"];
 
 /// The runtime the expansion builds.
 struct Config {
@@ -53,6 +53,8 @@ struct Config {
     /// The literal, re-spanned at the user's argument.
     worker_threads: Option<Literal>,
     krate: TokenStream,
+    /// `name = ".."`: the runtime's thread name.
+    name: Option<syn::LitStr>,
 }
 
 impl Config {
@@ -60,7 +62,8 @@ impl Config {
         Config {
             flavor: kind.default_flavor(),
             worker_threads: None,
-            krate: quote!(::netpoll),
+            krate: TokenStream::new(),
+            name: None,
         }
     }
 }
@@ -156,7 +159,15 @@ fn expand_fn(kind: Kind, config: Config, func: ItemFn) -> TokenStream {
         flavor,
         worker_threads,
         krate,
+        name,
     } = config;
+    let krate = if krate.is_empty() {
+        let ident = Ident::new(&crate::krate::facade_name(), Span::call_site());
+        quote!(::#ident)
+    } else {
+        krate
+    };
+    let name = name.map(|n| quote!(.thread_name(#n)));
     let constructor = match flavor {
         Flavor::MultiThread => format_ident!("new_multi_thread"),
         Flavor::CurrentThread => format_ident!("new_current_thread"),
@@ -194,6 +205,7 @@ fn expand_fn(kind: Kind, config: Config, func: ItemFn) -> TokenStream {
             let #body = #async_block;
             let #rt = #krate::runtime::Builder::#constructor()
                 #worker_threads
+                #name
                 .enable_all()
                 .build()
                 .expect("failed to build the netpoll runtime");
@@ -259,13 +271,14 @@ fn parse_args(kind: Kind, args: TokenStream, errors: &mut Vec<Error>) -> Config 
     let mut flavor_ok = true;
     let mut workers_arg: Option<Span> = None;
     let mut crate_arg: Option<Span> = None;
+    let mut name_arg: Option<Span> = None;
 
     let parser = |input: ParseStream| -> syn::Result<()> {
         while !input.is_empty() {
             let name = input.call(Ident::parse_any).map_err(|e| {
                 Error::new(
                     e.span(),
-                    "expected an argument: `flavor`, `worker_threads` or `crate`",
+                    "expected an argument: `flavor`, `worker_threads`, `name` or `crate`",
                 )
             })?;
             let key = name.unraw().to_string();
@@ -291,6 +304,7 @@ fn parse_args(kind: Kind, args: TokenStream, errors: &mut Vec<Error>) -> Config 
                 let seen = match key.as_str() {
                     "flavor" => &mut flavor_arg,
                     "worker_threads" => &mut workers_arg,
+                    "name" => &mut name_arg,
                     _ => &mut crate_arg,
                 };
                 if seen.is_some() {
@@ -305,6 +319,7 @@ fn parse_args(kind: Kind, args: TokenStream, errors: &mut Vec<Error>) -> Config 
                         "worker_threads" => {
                             parse_workers(&value).map(|n| config.worker_threads = Some(n))
                         }
+                        "name" => parse_name(&value).map(|n| config.name = Some(n)),
                         _ => parse_crate(&value).map(|p| config.krate = quote!(#p)),
                     };
                     if let Err(e) = result {
@@ -351,12 +366,13 @@ fn example(key: &str) -> &'static str {
     match key {
         "flavor" => "`flavor = \"multi_thread\"` or `flavor = \"current_thread\"`",
         "worker_threads" => "`worker_threads = 4`",
+        "name" => "`name = \"my-server\"`",
         _ => "`crate = \"path::to::netpoll\"`",
     }
 }
 
 fn unknown_arg(kind: Kind, name: &Ident, key: &str) -> Error {
-    let valid = "valid arguments are `flavor`, `worker_threads` and `crate`";
+    let valid = "valid arguments are `flavor`, `worker_threads`, `name` and `crate`";
     let msg = if FLAVORS.contains(&key) {
         format!("unknown argument `{key}`; to pick the flavor write `flavor = \"{key}\"`")
     } else if key == "start_paused" || key == "unhandled_panic" {
@@ -419,6 +435,16 @@ fn parse_workers(value: &Expr) -> syn::Result<Literal> {
     let mut out = Literal::usize_unsuffixed(parsed);
     out.set_span(n.span());
     Ok(out)
+}
+
+fn parse_name(value: &Expr) -> syn::Result<syn::LitStr> {
+    match lit(value) {
+        Some(Lit::Str(s)) => Ok(s.clone()),
+        _ => Err(Error::new_spanned(
+            value,
+            "`name` takes a string, the runtime's thread name: `name = \"my-server\"`",
+        )),
+    }
 }
 
 fn parse_crate(value: &Expr) -> syn::Result<Path> {

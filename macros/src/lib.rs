@@ -1,14 +1,17 @@
 //! `#[netpoll::main]` and `#[netpoll::test]`: run an `async fn` on a netpoll runtime.
 //!
 //! Use them through the facade crate (`netpoll::main`, `netpoll::test`): the expansion names
-//! `::netpoll::runtime::Builder`, so the crate that uses the attributes must depend on `netpoll`
-//! (or say where it lives with `crate = "path"`).
+//! `::netpoll::runtime::Builder`. A crate that depends on netpoll under another name
+//! (`tokio = { package = "netpoll", .. }` in its Cargo.toml, the drop-in for tokio) gets
+//! `::tokio::runtime::Builder` instead: the macro finds the name in the manifest of the crate
+//! being compiled, as `proc-macro-crate` does. `crate = "path"` overrides it.
 
 #![warn(missing_docs)]
 
 use proc_macro::TokenStream;
 
 mod entry;
+mod krate;
 
 /// Runs an `async fn` (usually `main`) to completion on a netpoll runtime.
 ///
@@ -32,8 +35,11 @@ mod entry;
 ///   `netpoll::runtime::Builder` constructor to use.
 /// - `worker_threads = N` (multi_thread only, `N >= 1`): the number of workers. Without it
 ///   the runtime uses `NETPOLL_WORKERS`, else the number of cores.
-/// - `crate = "path"`: where the `netpoll` crate is, if it is renamed or re-exported
-///   (default `::netpoll`).
+/// - `name = "text"`: the name of the runtime's threads (`Builder::thread_name`).
+/// - `crate = "path"`: where the `netpoll` crate is, if it is re-exported (default: `::netpoll`,
+///   or the dependency's key if the Cargo.toml renames netpoll, e.g. `::tokio`).
+///
+/// tokio's `start_paused` and `unhandled_panic` are refused with an error that says so.
 ///
 /// The function may return anything, a `Result` included. `main` itself may not take
 /// arguments; any other function keeps its parameters, which the body captures by move.
@@ -105,7 +111,9 @@ pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
 ///
 /// - `flavor = "current_thread"` (the default) or `flavor = "multi_thread"`.
 /// - `worker_threads = N` (needs `flavor = "multi_thread"`, `N >= 1`).
-/// - `crate = "path"`: where the `netpoll` crate is (default `::netpoll`).
+/// - `name = "text"`: the name of the runtime's threads.
+/// - `crate = "path"`: where the `netpoll` crate is (default: found in Cargo.toml as for
+///   [`macro@main`]).
 ///
 /// # Examples
 ///
@@ -127,4 +135,29 @@ pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
 #[proc_macro_attribute]
 pub fn test(args: TokenStream, item: TokenStream) -> TokenStream {
     entry::expand(entry::Kind::Test, args.into(), item.into()).into()
+}
+
+/// `select!`'s helper (not for direct use): the pattern without its `mut` and `ref` binding
+/// modes, so that it can be tested against a reference to a branch's output before the
+/// branch is chosen. The real bindings happen afterwards, with the pattern as written.
+#[doc(hidden)]
+#[proc_macro]
+pub fn select_clean_pattern(input: TokenStream) -> TokenStream {
+    clean(input.into()).into()
+}
+
+fn clean(tokens: proc_macro2::TokenStream) -> proc_macro2::TokenStream {
+    use proc_macro2::{Group, TokenTree};
+    tokens
+        .into_iter()
+        .filter_map(|tt| match tt {
+            TokenTree::Ident(ref i) if i == "mut" || i == "ref" => None,
+            TokenTree::Group(g) => {
+                let mut cleaned = Group::new(g.delimiter(), clean(g.stream()));
+                cleaned.set_span(g.span());
+                Some(TokenTree::Group(cleaned))
+            }
+            other => Some(other),
+        })
+        .collect()
 }

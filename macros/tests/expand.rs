@@ -174,3 +174,11 @@ fn unusual_bodies_and_return_types() {
     assert_eq!(returns_impl_trait(), "spawned");
     assert_eq!(borrows(&["ab", "cde"]), 5);
 }
+
+#[netpoll::test(flavor = "multi_thread", worker_threads = 1, name = "named-rt")]
+async fn name_sets_the_thread_name() {
+    let name = netpoll::spawn(async { std::thread::current().name().map(str::to_owned) })
+        .await
+        .unwrap();
+    assert_eq!(name.as_deref(), Some("named-rt"));
+}

@@ -9,6 +9,8 @@
 mod blocking;
 pub mod io;
 pub(crate) mod loom;
+#[doc(hidden)]
+pub mod macros;
 pub mod runtime;
 pub(crate) mod scheduler;
 #[cfg(unix)]

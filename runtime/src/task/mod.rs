@@ -5,6 +5,7 @@ pub(crate) mod core;
 mod error;
 mod join;
 pub(crate) mod state;
+mod task_local;
 
 use std::fmt;
 use std::future::Future;
@@ -13,6 +14,12 @@ use std::task::{Context, Poll};
 
 pub use error::JoinError;
 pub use join::{AbortHandle, JoinHandle};
+pub use task_local::{AccessError, LocalKey};
+
+/// Futures returned by this module's functions.
+pub mod futures {
+    pub use super::task_local::TaskLocalFuture;
+}
 
 pub(crate) use self::core::{from_thin, into_thin, Cell, Task};
 
