@@ -251,7 +251,7 @@ fn select_yields_when_the_budget_is_used_up() {
                         _ = async {} => n += 1,
                     }
                     // Spend budget as an always-ready resource would.
-                    std::future::poll_fn(netpoll::task::coop::poll_proceed).await;
+                    netpoll::task::consume_budget().await;
                 }
                 n
             });

@@ -6,7 +6,11 @@ use std::fmt;
 use std::io::{self, IoSlice, SeekFrom};
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::task::{Context, Poll, Waker};
+use std::task::{ready, Context, Poll, Waker};
+
+// Every reader and writer here is an in-memory resource that can be ready forever, so each
+// operation spends coop budget, as a socket's does: a loop over one yields in time.
+use netpoll_runtime::task::coop::poll_proceed;
 
 use crate::{AsyncBufRead, AsyncRead, AsyncSeek, AsyncWrite, ReadBuf, ReadHalf, WriteHalf};
 
@@ -36,15 +40,17 @@ pub fn empty() -> Empty {
 impl AsyncRead for Empty {
     fn poll_read(
         self: Pin<&mut Self>,
-        _cx: &mut Context<'_>,
+        cx: &mut Context<'_>,
         _buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
+        ready!(poll_proceed(cx)).made_progress();
         Poll::Ready(Ok(()))
     }
 }
 
 impl AsyncBufRead for Empty {
-    fn poll_fill_buf(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<&[u8]>> {
+    fn poll_fill_buf(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<&[u8]>> {
+        ready!(poll_proceed(cx)).made_progress();
         Poll::Ready(Ok(&[]))
     }
 
@@ -54,17 +60,19 @@ impl AsyncBufRead for Empty {
 impl AsyncWrite for Empty {
     fn poll_write(
         self: Pin<&mut Self>,
-        _cx: &mut Context<'_>,
+        cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
+        ready!(poll_proceed(cx)).made_progress();
         Poll::Ready(Ok(buf.len()))
     }
 
     fn poll_write_vectored(
         self: Pin<&mut Self>,
-        _cx: &mut Context<'_>,
+        cx: &mut Context<'_>,
         bufs: &[IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
+        ready!(poll_proceed(cx)).made_progress();
         Poll::Ready(Ok(bufs.iter().map(|b| b.len()).sum()))
     }
 
@@ -72,7 +80,8 @@ impl AsyncWrite for Empty {
         true
     }
 
-    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        ready!(poll_proceed(cx)).made_progress();
         Poll::Ready(Ok(()))
     }
 
@@ -114,17 +123,19 @@ pub fn sink() -> Sink {
 impl AsyncWrite for Sink {
     fn poll_write(
         self: Pin<&mut Self>,
-        _cx: &mut Context<'_>,
+        cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
+        ready!(poll_proceed(cx)).made_progress();
         Poll::Ready(Ok(buf.len()))
     }
 
     fn poll_write_vectored(
         self: Pin<&mut Self>,
-        _cx: &mut Context<'_>,
+        cx: &mut Context<'_>,
         bufs: &[IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
+        ready!(poll_proceed(cx)).made_progress();
         Poll::Ready(Ok(bufs.iter().map(|b| b.len()).sum()))
     }
 
@@ -132,7 +143,8 @@ impl AsyncWrite for Sink {
         true
     }
 
-    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        ready!(poll_proceed(cx)).made_progress();
         Poll::Ready(Ok(()))
     }
 
@@ -167,9 +179,10 @@ pub fn repeat(byte: u8) -> Repeat {
 impl AsyncRead for Repeat {
     fn poll_read(
         self: Pin<&mut Self>,
-        _cx: &mut Context<'_>,
+        cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
+        ready!(poll_proceed(cx)).made_progress();
         let chunk = [self.byte; 256];
         while buf.remaining() > 0 {
             let n = buf.remaining().min(chunk.len());
@@ -231,6 +244,19 @@ impl Pipe {
     }
 
     fn poll_read(&mut self, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+        let coop = ready!(poll_proceed(cx));
+        let polled = self.poll_read_inner(cx, buf);
+        if polled.is_ready() {
+            coop.made_progress();
+        }
+        polled
+    }
+
+    fn poll_read_inner(
+        &mut self,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
         if buf.remaining() == 0 {
             return Poll::Ready(Ok(()));
         }
@@ -254,6 +280,19 @@ impl Pipe {
     }
 
     fn poll_write_vectored(
+        &mut self,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let coop = ready!(poll_proceed(cx));
+        let polled = self.poll_write_inner(cx, bufs);
+        if polled.is_ready() {
+            coop.made_progress();
+        }
+        polled
+    }
+
+    fn poll_write_inner(
         &mut self,
         cx: &mut Context<'_>,
         bufs: &[IoSlice<'_>],

@@ -194,6 +194,7 @@ impl<T: Clone> Receiver<T> {
     /// (then carries on from the oldest value held), and with [`RecvError::Closed`] once every
     /// sender is gone and every value was seen. Cancel-safe.
     pub async fn recv(&mut self) -> Result<T, RecvError> {
+        super::coop_budget().await;
         self.inner.recv_direct().await.map_err(|e| match e {
             async_broadcast::RecvError::Overflowed(n) => RecvError::Lagged(n),
             async_broadcast::RecvError::Closed => RecvError::Closed,

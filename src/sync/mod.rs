@@ -58,6 +58,13 @@
 //!   tokio's lock-free fast paths.
 
 mod block;
+
+/// Spends one unit of the current task's coop budget, yielding first if it is used up: every
+/// channel operation calls it, so a loop over an always-ready channel still lets the worker
+/// run other tasks, poll the netpoller and fire timers (tokio's channels do the same).
+async fn coop_budget() {
+    netpoll_runtime::task::consume_budget().await
+}
 pub mod broadcast;
 pub mod mpsc;
 mod mutex;

@@ -201,6 +201,7 @@ impl<T> Sender<T> {
     /// Fails, giving the value back, once the receiver is dropped or closed. If the future is
     /// dropped before it completes, the value is dropped and not sent.
     pub async fn send(&self, value: T) -> Result<(), SendError<T>> {
+        super::coop_budget().await;
         self.inner
             .send(value)
             .await
@@ -281,6 +282,7 @@ impl<T> Receiver<T> {
     /// Returns `None` once the channel is closed and drained. Cancel-safe: dropping the future
     /// loses no value.
     pub async fn recv(&mut self) -> Option<T> {
+        super::coop_budget().await;
         self.inner.recv().await.ok()
     }
 
@@ -339,7 +341,12 @@ impl<T> Receiver<T> {
     /// Polls for the next value (the poll form of [`recv`](Self::recv)), for hand-written
     /// futures and streams.
     pub fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<T>> {
-        self.inner.as_mut().poll_next(cx)
+        let coop = std::task::ready!(netpoll_runtime::task::coop::poll_proceed(cx));
+        let polled = self.inner.as_mut().poll_next(cx);
+        if polled.is_ready() {
+            coop.made_progress();
+        }
+        polled
     }
 
     /// Closes the channel from the receiving side: sends fail from now on, and values already

@@ -172,9 +172,14 @@ impl<T> Future for Receiver<T> {
     type Output = Result<T, RecvError>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        Pin::new(&mut self.inner)
+        let coop = std::task::ready!(netpoll_runtime::task::coop::poll_proceed(cx));
+        let polled = Pin::new(&mut self.inner)
             .poll(cx)
-            .map(|r| r.map_err(|imp::Canceled| RecvError(())))
+            .map(|r| r.map_err(|imp::Canceled| RecvError(())));
+        if polled.is_ready() {
+            coop.made_progress();
+        }
+        polled
     }
 }
 

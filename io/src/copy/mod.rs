@@ -308,7 +308,12 @@ where
     loop {
         // Deliver what is buffered before reading more.
         while b.pos < b.cap {
-            let n = ready!(writer.as_mut().poll_write(cx, &b.buf[b.pos..b.cap]))?;
+            let n = match ready!(writer.as_mut().poll_write(cx, &b.buf[b.pos..b.cap])) {
+                Ok(n) => n,
+                // As std's `io::copy`: an interrupted write is retried, not reported.
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Poll::Ready(Err(e)),
+            };
             if n == 0 {
                 return Poll::Ready(Err(io::Error::new(
                     io::ErrorKind::WriteZero,
@@ -334,6 +339,7 @@ where
         let mut rb = ReadBuf::new(&mut b.buf[..want]);
         match reader.as_mut().poll_read(cx, &mut rb) {
             Poll::Ready(Ok(())) => {}
+            Poll::Ready(Err(e)) if e.kind() == io::ErrorKind::Interrupted => continue,
             Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
             Poll::Pending => {
                 // Nothing to read now: make sure what was written is on its way.

@@ -373,7 +373,7 @@ mod linux {
                 }
             }
             loop {
-                ready!(netpoll_runtime::task::coop::poll_proceed(cx));
+                ready!(netpoll_runtime::task::coop::poll_proceed(cx)).made_progress();
                 let pipe = self.pipe.as_ref().expect("pipe taken above");
                 // 1. Deliver what is in the pipe before reading more.
                 while self.in_pipe > 0 {
@@ -474,7 +474,7 @@ mod linux {
             W: AsyncWrite + ?Sized,
         {
             loop {
-                ready!(netpoll_runtime::task::coop::poll_proceed(cx));
+                ready!(netpoll_runtime::task::coop::poll_proceed(cx)).made_progress();
                 let (file, offset) = src_file(&*reader)?;
                 let remain = match self.remain {
                     Some(r) => r,

@@ -148,7 +148,16 @@ fn poll_fill_exact<R: AsyncRead + ?Sized>(
 ) -> Poll<io::Result<()>> {
     while *filled < buf.len() {
         let mut rb = ReadBuf::new(&mut buf[*filled..]);
-        ready!(reader.as_mut().poll_read(cx, &mut rb))?;
+        match ready!(reader.as_mut().poll_read(cx, &mut rb)) {
+            Ok(()) => {}
+            // As std's `read_exact`: an interrupted read is retried. A reader may have filled
+            // some bytes before it was interrupted; they count.
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {
+                *filled += rb.filled().len();
+                continue;
+            }
+            Err(e) => return Poll::Ready(Err(e)),
+        }
         let n = rb.filled().len();
         if n == 0 {
             return Poll::Ready(Err(io::Error::new(

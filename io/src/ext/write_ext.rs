@@ -15,7 +15,12 @@ fn poll_write_exact<W: AsyncWrite + ?Sized>(
     written: &mut usize,
 ) -> Poll<io::Result<()>> {
     while *written < buf.len() {
-        let n = ready!(writer.as_mut().poll_write(cx, &buf[*written..]))?;
+        let n = match ready!(writer.as_mut().poll_write(cx, &buf[*written..])) {
+            Ok(n) => n,
+            // As std's `write_all`: an interrupted write is retried.
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Poll::Ready(Err(e)),
+        };
         if n == 0 {
             return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
         }

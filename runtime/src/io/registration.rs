@@ -358,7 +358,8 @@ impl Registration {
             // Known not ready: wait for the next event rather than pay for an `EAGAIN`.
             ready!(self.poll_ready(direction, cx))?;
         }
-        std::task::ready!(crate::task::coop::poll_proceed(cx));
+        // Given back if the operation ends up waiting (the guard drops on `Pending`).
+        let coop = std::task::ready!(crate::task::coop::poll_proceed(cx));
         // A hang-up flag that the syscall contradicts (EAGAIN although "closed") must not spin
         // the worker: after a few rounds, yield and let the task be polled again later.
         for _ in 0..32 {
@@ -373,10 +374,14 @@ impl Registration {
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Ok(r) => {
+                    coop.made_progress();
                     done(&r, seen);
                     return Poll::Ready(Ok(r));
                 }
-                Err(e) => return Poll::Ready(Err(e)),
+                Err(e) => {
+                    coop.made_progress();
+                    return Poll::Ready(Err(e));
+                }
             }
         }
         cx.waker().wake_by_ref();

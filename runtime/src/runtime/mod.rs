@@ -263,7 +263,11 @@ fn park_on<F: Future>(future: F) -> F::Output {
     let mut cx = Context::from_waker(&waker);
     let mut future = std::pin::pin!(future);
     loop {
-        if let Poll::Ready(v) = future.as_mut().poll(&mut cx) {
+        // A budget per poll, as a task has (see `task::coop`).
+        let budget = crate::task::coop::start();
+        let polled = future.as_mut().poll(&mut cx);
+        drop(budget);
+        if let Poll::Ready(v) = polled {
             return v;
         }
         while !tw.notified.swap(false, SeqCst) {

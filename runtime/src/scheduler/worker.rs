@@ -457,7 +457,12 @@ pub(crate) fn block_on_current<F: std::future::Future>(shared: &Arc<Shared>, fut
     let mut fut = std::pin::pin!(fut);
     loop {
         if main.woken.swap(false, SeqCst) {
-            if let Poll::Ready(v) = fut.as_mut().poll(&mut cx) {
+            // The `block_on` future gets a budget per poll, as a task does, so that
+            // always-ready resources in it yield and timers around them can fire.
+            let budget = crate::task::coop::start();
+            let polled = fut.as_mut().poll(&mut cx);
+            drop(budget);
+            if let Poll::Ready(v) = polled {
                 return v;
             }
         }
