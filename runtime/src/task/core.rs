@@ -31,12 +31,21 @@ pub(crate) trait RawTask: Send + Sync + 'static {
     fn id(&self) -> Id;
 }
 
-/// What a [`JoinHandle`](super::JoinHandle) can do with a task of output `T`.
-pub(crate) trait Join<T>: Send + Sync {
-    fn poll_join(&self, cx: &mut Context<'_>) -> Poll<Result<T, JoinError>>;
+/// What an [`AbortHandle`](super::AbortHandle) can do with a task of any output type.
+pub(crate) trait TaskRef: Send + Sync {
     fn abort(self: Arc<Self>);
     fn is_finished(&self) -> bool;
     fn id(&self) -> Id;
+}
+
+/// What a [`JoinHandle`](super::JoinHandle) can do with a task of output `T`.
+pub(crate) trait Join<T>: TaskRef {
+    fn poll_join(&self, cx: &mut Context<'_>) -> Poll<Result<T, JoinError>>;
+    /// Registers `waker` to be woken when the task completes (at once if it has), without
+    /// taking the output: how a `JoinSet` learns which of its tasks finished.
+    fn set_join_waker(&self, waker: &Waker);
+    /// The same task, seen without its output type.
+    fn task_ref(self: Arc<Self>) -> Arc<dyn TaskRef>;
 }
 
 enum Stage<F: Future> {
@@ -175,6 +184,8 @@ where
     F::Output: Send + 'static,
 {
     fn run(self: Arc<Self>) -> Option<Task> {
+        // `task::id()` answers for this task while it is polled, cancelled or dropped.
+        let _id = super::enter_id(self.id);
         match self.state.transition_to_running() {
             Run::Skip => None,
             Run::Cancel => {
@@ -205,6 +216,7 @@ where
     }
 
     fn shutdown(&self) {
+        let _id = super::enter_id(self.id);
         if self.state.transition_to_shutdown() {
             self.cancel();
         }
@@ -277,6 +289,33 @@ where
         }
     }
 
+    fn set_join_waker(&self, waker: &Waker) {
+        {
+            let mut slot = self.join_waker.lock();
+            match &*slot {
+                Some(w) if w.will_wake(waker) => {}
+                _ => *slot = Some(waker.clone()),
+            }
+        }
+        // `complete` sets COMPLETE, then takes the waker: if it ran before we stored ours,
+        // we see COMPLETE here and wake ourselves.
+        if self.state.is_complete() {
+            if let Some(w) = self.join_waker.lock().take() {
+                w.wake();
+            }
+        }
+    }
+
+    fn task_ref(self: Arc<Self>) -> Arc<dyn TaskRef> {
+        self
+    }
+}
+
+impl<F> TaskRef for Cell<F>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
     fn abort(self: Arc<Self>) {
         if self.state.set_cancelled() {
             ArcWake::wake(self);

@@ -4,7 +4,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use super::core::Join;
+use super::core::{Join, TaskRef};
 use super::{Id, JoinError};
 
 /// An owned permission to await a spawned task's output, like `tokio::task::JoinHandle`.
@@ -47,14 +47,15 @@ impl<T> JoinHandle<T> {
     }
 
     /// A handle that can abort the task without owning the output.
-    pub fn abort_handle(&self) -> AbortHandle
-    where
-        T: 'static,
-    {
-        let raw = self.raw.clone();
+    pub fn abort_handle(&self) -> AbortHandle {
         AbortHandle {
-            abort: Arc::new(move || raw.clone().abort()),
+            raw: self.raw.clone().task_ref(),
         }
+    }
+
+    /// Registers `waker` for the task's completion without taking the output (`JoinSet`).
+    pub(crate) fn set_join_waker(&self, waker: &std::task::Waker) {
+        self.raw.set_join_waker(waker);
     }
 }
 
@@ -76,21 +77,44 @@ impl<T> fmt::Debug for JoinHandle<T> {
     }
 }
 
-/// Aborts a task without awaiting it; cheap to clone.
+/// Aborts a task without awaiting it, like `tokio::task::AbortHandle`; cheap to clone.
+///
+/// ```
+/// # netpoll_runtime::runtime::Runtime::new().unwrap().block_on(async {
+/// let handle = netpoll_runtime::spawn(std::future::pending::<()>());
+/// let abort = handle.abort_handle();
+/// assert_eq!(abort.id(), handle.id());
+/// abort.abort();
+/// assert!(handle.await.unwrap_err().is_cancelled());
+/// assert!(abort.is_finished());
+/// # });
+/// ```
 #[derive(Clone)]
 pub struct AbortHandle {
-    abort: Arc<dyn Fn() + Send + Sync>,
+    raw: Arc<dyn TaskRef>,
 }
 
 impl AbortHandle {
     /// Same as [`JoinHandle::abort`].
     pub fn abort(&self) {
-        (self.abort)()
+        self.raw.clone().abort()
+    }
+
+    /// True once the task has finished: completed, panicked or been cancelled.
+    pub fn is_finished(&self) -> bool {
+        self.raw.is_finished()
+    }
+
+    /// The task's id.
+    pub fn id(&self) -> Id {
+        self.raw.id()
     }
 }
 
 impl fmt::Debug for AbortHandle {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("AbortHandle")
+        f.debug_struct("AbortHandle")
+            .field("id", &self.id())
+            .finish()
     }
 }

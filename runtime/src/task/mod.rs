@@ -4,6 +4,7 @@ pub mod coop;
 pub(crate) mod core;
 mod error;
 mod join;
+pub mod join_set;
 pub(crate) mod state;
 mod task_local;
 
@@ -15,6 +16,7 @@ use std::task::{Context, Poll};
 pub use coop::{consume_budget, unconstrained, Unconstrained};
 pub use error::JoinError;
 pub use join::{AbortHandle, JoinHandle};
+pub use join_set::JoinSet;
 pub use task_local::{AccessError, LocalKey};
 
 /// Futures returned by this module's functions.
@@ -41,6 +43,49 @@ impl Id {
     /// The id as a number.
     pub fn as_u64(&self) -> u64 {
         self.0
+    }
+}
+
+thread_local! {
+    /// The id of the task this thread is running (polling, cancelling or dropping), or 0.
+    static CURRENT: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// Restores the previous current task id when dropped.
+pub(crate) struct IdGuard(u64);
+
+/// Makes `id` the current task's id until the guard drops.
+pub(crate) fn enter_id(id: Id) -> IdGuard {
+    IdGuard(CURRENT.try_with(|c| c.replace(id.0)).unwrap_or(0))
+}
+
+impl Drop for IdGuard {
+    fn drop(&mut self) {
+        let _ = CURRENT.try_with(|c| c.set(self.0));
+    }
+}
+
+/// The id of the task that is running, like `tokio::task::id`.
+///
+/// ```
+/// # netpoll_runtime::runtime::Runtime::new().unwrap().block_on(async {
+/// let handle = netpoll_runtime::spawn(async { netpoll_runtime::task::id() });
+/// let id = handle.id();
+/// assert_eq!(handle.await.unwrap(), id);
+/// # });
+/// ```
+///
+/// # Panics
+/// Outside a task (for example in the `block_on` future); see [`try_id`].
+pub fn id() -> Id {
+    try_id().expect("task::id() called outside a task: use task::try_id()")
+}
+
+/// The id of the running task, or `None` outside a task (a `block_on` future, a plain thread).
+pub fn try_id() -> Option<Id> {
+    match CURRENT.try_with(|c| c.get()) {
+        Ok(0) | Err(_) => None,
+        Ok(id) => Some(Id(id)),
     }
 }
 

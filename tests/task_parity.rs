@@ -1,0 +1,224 @@
+//! tokio parity (issue 15), `task`: JoinSet, AbortHandle, task ids — checked against what
+//! tokio's documentation promises.
+mod support;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use netpoll::task::{self, JoinSet};
+use support::{bounded, rt, rt_current};
+
+const LIMIT: Duration = Duration::from_secs(20);
+
+#[test]
+fn join_set_returns_outputs_in_completion_order() {
+    bounded(LIMIT, || {
+        rt(2).block_on(async {
+            let mut set = JoinSet::new();
+            for (i, ms) in [(0u32, 60u64), (1, 5), (2, 30)] {
+                set.spawn(async move {
+                    netpoll::time::sleep(Duration::from_millis(ms)).await;
+                    i
+                });
+            }
+            assert_eq!(set.len(), 3);
+            let mut order = Vec::new();
+            while let Some(r) = set.join_next().await {
+                order.push(r.unwrap());
+            }
+            assert_eq!(order, [1, 2, 0]);
+            assert!(set.is_empty());
+            assert!(set.join_next().await.is_none(), "empty set: None at once");
+        })
+    });
+}
+
+#[test]
+fn join_set_many_tasks_ids_and_try_join_next() {
+    bounded(LIMIT, || {
+        rt(2).block_on(async {
+            let mut set = JoinSet::new();
+            let mut ids = std::collections::HashMap::new();
+            for i in 0..2000u32 {
+                let abort = set.spawn(async move {
+                    if i % 3 == 0 {
+                        task::yield_now().await;
+                    }
+                    (i, task::id())
+                });
+                ids.insert(abort.id(), i);
+            }
+            let mut seen = 0;
+            while let Some(r) = set.join_next_with_id().await {
+                let (id, (i, inner_id)) = r.unwrap();
+                assert_eq!(ids[&id], i);
+                assert_eq!(inner_id, id, "task::id() inside the task is its JoinSet id");
+                seen += 1;
+            }
+            assert_eq!(seen, 2000);
+
+            assert!(set.try_join_next().is_none(), "empty");
+            set.spawn(std::future::pending::<(u32, task::Id)>());
+            assert!(set.try_join_next().is_none(), "nothing finished yet");
+            set.abort_all();
+            assert_eq!(set.len(), 1, "aborted tasks stay until joined");
+            let r = set.join_next().await.unwrap();
+            assert!(r.unwrap_err().is_cancelled());
+        })
+    });
+}
+
+#[test]
+fn join_set_drop_aborts_and_detach_all_does_not() {
+    bounded(LIMIT, || {
+        rt(2).block_on(async {
+            struct Count(Arc<AtomicUsize>);
+            impl Drop for Count {
+                fn drop(&mut self) {
+                    self.0.fetch_add(1, Ordering::SeqCst);
+                }
+            }
+            let dropped = Arc::new(AtomicUsize::new(0));
+            let mut set = JoinSet::new();
+            for _ in 0..10 {
+                let c = Count(dropped.clone());
+                set.spawn(async move {
+                    let _c = c;
+                    std::future::pending::<()>().await
+                });
+            }
+            drop(set);
+            assert!(
+                support::wait_until(Duration::from_secs(10), || dropped.load(Ordering::SeqCst)
+                    == 10),
+                "dropping the set aborts its tasks"
+            );
+
+            let (tx, rx) = netpoll::sync::oneshot::channel();
+            let mut set = JoinSet::new();
+            set.spawn(async move {
+                netpoll::time::sleep(Duration::from_millis(20)).await;
+                let _ = tx.send(5);
+            });
+            set.detach_all();
+            assert!(set.is_empty());
+            drop(set);
+            assert_eq!(rx.await.unwrap(), 5, "a detached task keeps running");
+        })
+    });
+}
+
+#[test]
+fn join_set_shutdown_join_all_blocking_from_iter_and_spawn_on() {
+    bounded(LIMIT, || {
+        let runtime = rt(2);
+        let handle = runtime.handle().clone();
+        runtime.block_on(async move {
+            let mut set: JoinSet<u32> = JoinSet::new();
+            for _ in 0..5 {
+                set.spawn(std::future::pending());
+            }
+            set.spawn_blocking(|| 7);
+            set.spawn_on(async { 8 }, &handle);
+            set.shutdown().await;
+            assert!(set.is_empty());
+
+            let set: JoinSet<u32> = (0..10u32).map(|i| async move { i * i }).collect();
+            let mut all = set.join_all().await;
+            all.sort_unstable();
+            assert_eq!(all, (0..10u32).map(|i| i * i).collect::<Vec<_>>());
+
+            let mut set = JoinSet::new();
+            set.spawn_blocking_on(|| std::thread::current().name().map(str::to_owned), &handle);
+            let name = set.join_next().await.unwrap().unwrap();
+            assert!(name.is_some());
+        })
+    });
+}
+
+#[test]
+fn join_set_join_next_is_cancel_safe() {
+    bounded(LIMIT, || {
+        rt(2).block_on(async {
+            let mut set = JoinSet::new();
+            set.spawn(async {
+                netpoll::time::sleep(Duration::from_millis(30)).await;
+                1
+            });
+            // Losing a select! race drops the join_next future: no output may be lost.
+            for _ in 0..3 {
+                netpoll::select! {
+                    biased;
+                    _ = netpoll::time::sleep(Duration::from_millis(1)) => {}
+                    r = set.join_next() => panic!("too early: {r:?}"),
+                }
+            }
+            assert_eq!(set.join_next().await.unwrap().unwrap(), 1);
+        })
+    });
+}
+
+#[test]
+#[should_panic(expected = "boom")]
+fn join_set_join_all_resumes_a_panic() {
+    rt_current().block_on(async {
+        let mut set = JoinSet::new();
+        set.spawn(async { panic!("boom") });
+        set.spawn(async {});
+        let _: Vec<()> = set.join_all().await;
+    });
+}
+
+#[test]
+fn abort_handle_and_ids() {
+    bounded(LIMIT, || {
+        rt_current().block_on(async {
+            assert!(
+                task::try_id().is_none(),
+                "the block_on future is not a task"
+            );
+            let h = netpoll::spawn(async { task::try_id() });
+            let id = h.id();
+            let abort = h.abort_handle();
+            assert_eq!(abort.id(), id);
+            assert_eq!(h.await.unwrap(), Some(id));
+            assert!(abort.is_finished());
+
+            let h = netpoll::spawn(std::future::pending::<()>());
+            let abort = h.abort_handle();
+            assert!(!abort.is_finished());
+            let clone = abort.clone();
+            clone.abort();
+            assert!(h.await.unwrap_err().is_cancelled());
+            assert!(abort.is_finished());
+            assert!(format!("{abort:?}").contains("AbortHandle"));
+
+            // The id is visible while the task's future is dropped (after abort) too.
+            struct SeeId(Arc<AtomicUsize>);
+            impl Drop for SeeId {
+                fn drop(&mut self) {
+                    if task::try_id().is_some() {
+                        self.0.fetch_add(1, Ordering::SeqCst);
+                    }
+                }
+            }
+            let saw = Arc::new(AtomicUsize::new(0));
+            let s = SeeId(saw.clone());
+            let h = netpoll::spawn(async move {
+                let _s = s;
+                std::future::pending::<()>().await
+            });
+            task::yield_now().await;
+            h.abort();
+            let _ = h.await;
+            assert_eq!(saw.load(Ordering::SeqCst), 1);
+        })
+    });
+}
+
+#[test]
+#[should_panic(expected = "outside a task")]
+fn task_id_outside_a_task_panics() {
+    let _ = task::id();
+}
