@@ -222,3 +222,56 @@ fn abort_handle_and_ids() {
 fn task_id_outside_a_task_panics() {
     let _ = task::id();
 }
+
+#[test]
+fn block_in_place_hands_the_queue_off_at_once() {
+    bounded(LIMIT, || {
+        // One worker and no sysmon: the only way the second task can run while the first is
+        // blocked is block_in_place's immediate hand-off.
+        let runtime = netpoll::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .sysmon(false)
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let (tx, rx) = std::sync::mpsc::channel::<()>();
+            let blocked = netpoll::spawn(async move {
+                // Queued behind us on the same worker (LIFO slot).
+                let other = netpoll::spawn(async move {
+                    tx.send(()).unwrap();
+                });
+                let ran = task::block_in_place(|| rx.recv_timeout(Duration::from_secs(10)));
+                other.await.unwrap();
+                ran.is_ok()
+            });
+            assert!(
+                blocked.await.unwrap(),
+                "the queued task ran while block_in_place blocked"
+            );
+            let m = netpoll::runtime::Handle::current().metrics();
+            assert!(m.sysmon_handoff_count() >= 1);
+            // The runtime still works afterwards, on the thread that took over.
+            assert_eq!(netpoll::spawn(async { 5 }).await.unwrap(), 5);
+        });
+    });
+}
+
+#[test]
+fn block_in_place_outside_a_worker_just_runs() {
+    assert_eq!(task::block_in_place(|| 3), 3);
+    bounded(LIMIT, || {
+        rt(2).block_on(async { assert_eq!(task::block_in_place(|| 4), 4) });
+    });
+}
+
+#[test]
+#[should_panic(expected = "current_thread")]
+fn block_in_place_on_a_current_thread_runtime_panics() {
+    rt_current().block_on(async {
+        netpoll::spawn(async { task::block_in_place(|| ()) })
+            .await
+            .map_err(|e| std::panic::resume_unwind(e.into_panic()))
+            .ok();
+    });
+}

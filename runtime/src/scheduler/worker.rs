@@ -349,6 +349,22 @@ impl Threads {
         true
     }
 
+    /// `block_in_place`'s hand-off: the M running P `p` (this thread, inside poll `seq`) is
+    /// about to block, so its P goes to a spare now instead of after the long-poll threshold.
+    /// The same retake as sysmon's, asked for by the M itself; false if the cap forbids it.
+    pub(crate) fn hand_off_self(&self, shared: &Arc<Shared>, p: usize) -> bool {
+        match shared.slots[p].status.in_poll() {
+            Some(seq) => {
+                let done = self.try_handoff(shared, p, seq);
+                if done {
+                    shared.metrics.handoffs.fetch_add(1, Relaxed);
+                }
+                done
+            }
+            None => false,
+        }
+    }
+
     /// A spare waits up to `keep_alive` for a retaken P.
     fn wait_for_p(&self, shared: &Shared, keep_alive: Duration) -> Option<usize> {
         let mut st = self.state.lock();

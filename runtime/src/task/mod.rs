@@ -121,3 +121,53 @@ pub async fn yield_now() {
 }
 
 pub use crate::runtime::{spawn, spawn_blocking};
+
+/// Runs the blocking closure `f` on this thread, first handing this worker's queue to another
+/// thread so the tasks queued behind the current one keep running, like
+/// `tokio::task::block_in_place`.
+///
+/// On netpoll this is the mechanism sysmon uses for a worker stuck in a long poll (see the
+/// [netpoller and sysmon guide]), asked for up front: the P (queue, LIFO slot) goes to a spare
+/// thread at once instead of after the long-poll threshold. The current task finishes this
+/// poll on the calling thread, which then becomes a spare itself. If the hand-off thread cap
+/// (`Builder::max_handoff_threads`) is reached, `f` simply runs in place.
+///
+/// Outside a runtime, or in the `block_on` future of a multi-thread runtime, `f` just runs.
+///
+/// ```
+/// # netpoll_runtime::runtime::Runtime::new().unwrap().block_on(async {
+/// let n = netpoll_runtime::spawn(async {
+///     netpoll_runtime::task::block_in_place(|| {
+///         std::thread::sleep(std::time::Duration::from_millis(5));
+///         7
+///     })
+/// })
+/// .await
+/// .unwrap();
+/// assert_eq!(n, 7);
+/// # });
+/// ```
+///
+/// [netpoller and sysmon guide]: https://docs.rs/netpoll
+///
+/// # Panics
+/// On a current-thread runtime's thread, where there is no other thread to hand the queue
+/// to (as in tokio): use [`spawn_blocking`] there.
+pub fn block_in_place<F, R>(f: F) -> R
+where
+    F: FnOnce() -> R,
+{
+    let shared = crate::runtime::context::with_current(|h| h.shared.clone()).ok();
+    if let Some(shared) = shared {
+        if let Some(p) = crate::runtime::context::current_p_of(&shared) {
+            if shared.config.current_thread {
+                panic!(
+                    "block_in_place: cannot hand off the queue of a current_thread runtime; \
+                     use spawn_blocking, or a multi_thread runtime"
+                );
+            }
+            shared.threads.hand_off_self(&shared, p);
+        }
+    }
+    f()
+}
