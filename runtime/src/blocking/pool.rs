@@ -125,6 +125,7 @@ impl BlockingPool {
 
 fn run(shared: Arc<Shared>) {
     let _ctx = context::enter_blocking_thread(&shared);
+    let _hooks = shared.config.hooks.thread_started();
     let pool = &shared.blocking;
     let mut st = pool.state.lock();
     loop {

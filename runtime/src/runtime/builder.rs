@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::Runtime;
-use crate::scheduler::{Config, Shared};
+use crate::scheduler::{Config, Hooks, Shared};
 
 /// Configures and builds a [`Runtime`], like `tokio::runtime::Builder`.
 ///
@@ -30,6 +30,7 @@ pub struct Builder {
     long_poll_threshold: Duration,
     max_handoff_threads: Option<usize>,
     log_long_polls: bool,
+    hooks: Hooks,
 }
 
 impl Builder {
@@ -48,6 +49,7 @@ impl Builder {
             long_poll_threshold: Duration::from_millis(10),
             max_handoff_threads: None,
             log_long_polls: true,
+            hooks: Hooks::default(),
         }
     }
 
@@ -151,6 +153,48 @@ impl Builder {
         self
     }
 
+    /// Runs `f` on each thread the runtime starts (workers, spares, blocking-pool threads),
+    /// before it does anything else.
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    /// use std::sync::Arc;
+    /// let started = Arc::new(AtomicUsize::new(0));
+    /// let s = started.clone();
+    /// let rt = netpoll_runtime::runtime::Builder::new_multi_thread()
+    ///     .worker_threads(2)
+    ///     .on_thread_start(move || {
+    ///         s.fetch_add(1, Ordering::SeqCst);
+    ///     })
+    ///     .build()
+    ///     .unwrap();
+    /// rt.block_on(async { netpoll_runtime::spawn(async {}).await.unwrap() });
+    /// drop(rt);
+    /// assert!(started.load(Ordering::SeqCst) >= 2);
+    /// ```
+    pub fn on_thread_start<F: Fn() + Send + Sync + 'static>(&mut self, f: F) -> &mut Self {
+        self.hooks.start = Some(Arc::new(f));
+        self
+    }
+
+    /// Runs `f` on each thread the runtime started, just before it exits.
+    pub fn on_thread_stop<F: Fn() + Send + Sync + 'static>(&mut self, f: F) -> &mut Self {
+        self.hooks.stop = Some(Arc::new(f));
+        self
+    }
+
+    /// Runs `f` each time a worker is about to sleep for lack of work.
+    pub fn on_thread_park<F: Fn() + Send + Sync + 'static>(&mut self, f: F) -> &mut Self {
+        self.hooks.park = Some(Arc::new(f));
+        self
+    }
+
+    /// Runs `f` each time a worker wakes from that sleep.
+    pub fn on_thread_unpark<F: Fn() + Send + Sync + 'static>(&mut self, f: F) -> &mut Self {
+        self.hooks.unpark = Some(Arc::new(f));
+        self
+    }
+
     /// Kept for tokio compatibility: I/O and timers are always enabled.
     pub fn enable_all(&mut self) -> &mut Self {
         self
@@ -189,6 +233,7 @@ impl Builder {
             log_long_polls: self.log_long_polls,
             max_blocking_threads: self.max_blocking_threads,
             blocking_keep_alive: self.keep_alive,
+            hooks: self.hooks.clone(),
         };
         Runtime::start(Shared::new(config)?)
     }

@@ -15,10 +15,11 @@ use std::time::{Duration, Instant};
 
 pub use crate::scheduler::LongPoll;
 pub use builder::Builder;
+
 pub use metrics::RuntimeMetrics;
 
 use crate::scheduler::{worker, Shared};
-use crate::task::{Cell, Id, JoinHandle, Task};
+use crate::task::{Cell, Id as TaskId, JoinHandle, Task};
 
 /// How long dropping a [`Runtime`] waits for its threads before detaching them.
 const DROP_TIMEOUT: Duration = Duration::from_secs(10);
@@ -326,7 +327,7 @@ impl Handle {
                 Poll::Ready(f())
             }
         }
-        let cell = Cell::new(BlockingTask(Some(f)), Id::next(), self.shared.clone());
+        let cell = Cell::new(BlockingTask(Some(f)), TaskId::next(), self.shared.clone());
         let join = JoinHandle::new(cell.clone());
         let task: Task = cell;
         if let Err(task) = self.shared.blocking.spawn(&self.shared, task) {
@@ -355,6 +356,46 @@ impl Handle {
     /// The runtime's counters.
     pub fn metrics(&self) -> RuntimeMetrics {
         RuntimeMetrics::new(self.shared.clone())
+    }
+
+    /// Which flavour the runtime is.
+    ///
+    /// ```
+    /// use netpoll_runtime::runtime::{Builder, RuntimeFlavor};
+    /// let rt = Builder::new_current_thread().build().unwrap();
+    /// assert_eq!(rt.handle().runtime_flavor(), RuntimeFlavor::CurrentThread);
+    /// ```
+    pub fn runtime_flavor(&self) -> RuntimeFlavor {
+        if self.shared.config.current_thread {
+            RuntimeFlavor::CurrentThread
+        } else {
+            RuntimeFlavor::MultiThread
+        }
+    }
+
+    /// An id of the runtime, unique among the runtimes alive in this process.
+    pub fn id(&self) -> Id {
+        Id(Arc::as_ptr(&self.shared) as usize as u64)
+    }
+}
+
+/// The flavour of a runtime, like `tokio::runtime::RuntimeFlavor`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum RuntimeFlavor {
+    /// One thread runs every task: [`Builder::new_current_thread`].
+    CurrentThread,
+    /// Work-stealing workers: [`Builder::new_multi_thread`].
+    MultiThread,
+}
+
+/// A runtime's id ([`Handle::id`]): unique among the runtimes alive at the same time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Id(u64);
+
+impl fmt::Display for Id {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
     }
 }
 

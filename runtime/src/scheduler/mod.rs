@@ -48,6 +48,41 @@ pub(crate) struct Config {
     pub(crate) log_long_polls: bool,
     pub(crate) max_blocking_threads: usize,
     pub(crate) blocking_keep_alive: Duration,
+    pub(crate) hooks: Hooks,
+}
+
+/// A callback the user gave the builder (`on_thread_start`, ...).
+pub(crate) type Hook = Arc<dyn Fn() + Send + Sync>;
+
+/// `Builder::on_thread_{start,stop,park,unpark}`.
+#[derive(Clone, Default)]
+pub(crate) struct Hooks {
+    pub(crate) start: Option<Hook>,
+    pub(crate) stop: Option<Hook>,
+    pub(crate) park: Option<Hook>,
+    pub(crate) unpark: Option<Hook>,
+}
+
+impl Hooks {
+    /// Runs `on_thread_start` now and `on_thread_stop` when the guard drops (a thread the
+    /// runtime started is starting).
+    pub(crate) fn thread_started(&self) -> ThreadStopGuard {
+        if let Some(f) = &self.start {
+            f();
+        }
+        ThreadStopGuard(self.stop.clone())
+    }
+}
+
+/// Runs `on_thread_stop` when a runtime thread ends, also by unwinding.
+pub(crate) struct ThreadStopGuard(Option<Hook>);
+
+impl Drop for ThreadStopGuard {
+    fn drop(&mut self) {
+        if let Some(f) = &self.0 {
+            f();
+        }
+    }
 }
 
 /// Per-worker counters: written by the P's owner only, read by anyone.

@@ -273,7 +273,13 @@ fn park(shared: &Shared, p: usize, stop: &dyn Fn() -> bool) {
         return;
     }
     WorkerMetrics::bump(&slot.metrics.parks, 1);
+    if let Some(f) = &shared.config.hooks.park {
+        f();
+    }
     slot.parker.park(shared);
+    if let Some(f) = &shared.config.hooks.unpark {
+        f();
+    }
     if !shared.idle.unpark_worker_by_id(p) {
         core_of(shared, p).searching = true;
     }
@@ -428,6 +434,7 @@ impl Threads {
 /// An M's life: run its P; if sysmon takes the P, serve as a spare until the keep-alive ends.
 fn m_main(shared: Arc<Shared>, mut p: Option<usize>) {
     let _rt = context::enter_runtime_thread(&shared);
+    let _hooks = shared.config.hooks.thread_started();
     loop {
         if let Some(pi) = p {
             if run_p(&shared, pi, &|| false) == Exit::Shutdown {

@@ -21,9 +21,65 @@ use std::sync::atomic::{AtomicU64, Ordering::*};
 use std::task::{Context, Poll, Waker};
 pub use std::time::{Duration, Instant};
 
-/// Errors of the time module, at tokio's path (`time::error::Elapsed`).
+/// Errors of the time module, at tokio's paths (`time::error::{Elapsed, Error}`).
 pub mod error {
     pub use super::Elapsed;
+
+    use std::fmt;
+
+    /// A timer failure, like `tokio::time::error::Error`. netpoll's timers do not fail (the
+    /// wheel grows as needed, and a timer outside a runtime panics as tokio's does), so this
+    /// only exists for code that names or matches it.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub struct Error(Kind);
+
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    enum Kind {
+        Shutdown,
+        AtCapacity,
+        Invalid,
+    }
+
+    impl Error {
+        /// The timer's runtime has shut down.
+        pub fn shutdown() -> Error {
+            Error(Kind::Shutdown)
+        }
+        /// True for [`Error::shutdown`].
+        pub fn is_shutdown(&self) -> bool {
+            self.0 == Kind::Shutdown
+        }
+        /// Too many timers.
+        pub fn at_capacity() -> Error {
+            Error(Kind::AtCapacity)
+        }
+        /// True for [`Error::at_capacity`].
+        pub fn is_at_capacity(&self) -> bool {
+            self.0 == Kind::AtCapacity
+        }
+        /// A deadline too far in the future.
+        pub fn invalid() -> Error {
+            Error(Kind::Invalid)
+        }
+        /// True for [`Error::invalid`].
+        pub fn is_invalid(&self) -> bool {
+            self.0 == Kind::Invalid
+        }
+    }
+
+    impl fmt::Display for Error {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str(match self.0 {
+                Kind::Shutdown => {
+                    "the timer is shutdown, must be called from the context of a runtime"
+                }
+                Kind::AtCapacity => "timer is at capacity and cannot create a new entry",
+                Kind::Invalid => "timer duration exceeds maximum duration",
+            })
+        }
+    }
+
+    impl std::error::Error for Error {}
 }
 
 use crate::loom::Mutex;
@@ -380,6 +436,9 @@ pub enum MissedTickBehavior {
     Skip,
 }
 
+/// How late a tick may fire before [`MissedTickBehavior`] counts it as missed.
+const MISSED_AFTER: Duration = Duration::from_millis(5);
+
 /// Ticks every `period`, the first tick at once, like `tokio::time::interval`.
 ///
 /// ```
@@ -435,12 +494,15 @@ impl Interval {
         }
         let scheduled = self.delay.deadline;
         let now = Instant::now();
+        // A tick counts as missed when it fires more than `MISSED_AFTER` late (tokio's rule).
+        let late = now.saturating_duration_since(scheduled);
         let next = match self.missed {
-            MissedTickBehavior::Burst => scheduled + self.period,
-            MissedTickBehavior::Delay if now > scheduled + self.period => now + self.period,
-            MissedTickBehavior::Skip if now > scheduled + self.period => {
-                let behind = now.duration_since(scheduled).as_nanos() / self.period.as_nanos();
-                scheduled + self.period * (behind as u32 + 1)
+            MissedTickBehavior::Delay if late > MISSED_AFTER => now + self.period,
+            MissedTickBehavior::Skip if late > MISSED_AFTER => {
+                // The next instant on the original grid after now.
+                let period = self.period.as_nanos();
+                let into = (late.as_nanos() % period) as u64;
+                now + self.period - Duration::from_nanos(into)
             }
             _ => scheduled + self.period,
         };
@@ -451,8 +513,34 @@ impl Interval {
 
     /// Restarts the schedule: the next tick comes one period from now.
     pub fn reset(&mut self) {
+        self.reset_at(Instant::now() + self.period);
+    }
+
+    /// Restarts the schedule with a tick now: the next `tick` completes at once.
+    pub fn reset_immediately(&mut self) {
+        self.reset_at(Instant::now());
+    }
+
+    /// Restarts the schedule with the next tick `after` from now, then every period.
+    pub fn reset_after(&mut self, after: Duration) {
+        self.reset_at(Instant::now() + after);
+    }
+
+    /// Restarts the schedule with the next tick at `deadline`, then every period.
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    /// # netpoll_runtime::runtime::Runtime::new().unwrap().block_on(async {
+    /// let mut every = netpoll_runtime::time::interval(Duration::from_secs(3600));
+    /// every.tick().await; // the first tick is immediate
+    /// let soon = Instant::now() + Duration::from_millis(5);
+    /// every.reset_at(soon);
+    /// assert_eq!(every.tick().await, soon);
+    /// # });
+    /// ```
+    pub fn reset_at(&mut self, deadline: Instant) {
         self.delay.cancel();
-        self.delay.deadline = Instant::now() + self.period;
+        self.delay.deadline = deadline;
     }
 
     /// Sets what happens after missed ticks.
