@@ -275,3 +275,162 @@ fn block_in_place_on_a_current_thread_runtime_panics() {
             .ok();
     });
 }
+
+mod local_set {
+    use super::*;
+    use netpoll::task::LocalSet;
+    use std::cell::RefCell;
+    use std::rc::Rc;
+
+    #[test]
+    fn spawn_local_runs_not_send_tasks_beside_the_main_future() {
+        bounded(LIMIT, || {
+            let runtime = rt(2);
+            let local = LocalSet::new();
+            let log = Rc::new(RefCell::new(Vec::new()));
+            let l = log.clone();
+            let out = local.block_on(&runtime, async move {
+                let (tx, rx) = netpoll::sync::oneshot::channel();
+                let l2 = l.clone();
+                let h = task::spawn_local(async move {
+                    l2.borrow_mut().push("local start");
+                    netpoll::time::sleep(Duration::from_millis(5)).await;
+                    l2.borrow_mut().push("local end");
+                    tx.send(7).unwrap();
+                    Rc::new(1) // a !Send output
+                });
+                let got = rx.await.unwrap();
+                l.borrow_mut().push("main got");
+                let rc = h.await.unwrap();
+                got + *rc
+            });
+            assert_eq!(out, 8);
+            assert_eq!(*log.borrow(), ["local start", "local end", "main got"]);
+        });
+    }
+
+    #[test]
+    fn unfinished_tasks_stay_and_the_set_as_a_future_waits_for_all() {
+        bounded(LIMIT, || {
+            let runtime = rt_current();
+            let local = LocalSet::new();
+            let count = Rc::new(RefCell::new(0));
+            for i in 0..10u64 {
+                let c = count.clone();
+                local.spawn_local(async move {
+                    netpoll::time::sleep(Duration::from_millis(i * 3)).await;
+                    *c.borrow_mut() += 1;
+                });
+            }
+            // Drive only until the first few are done.
+            local.block_on(&runtime, netpoll::time::sleep(Duration::from_millis(1)));
+            assert!(*count.borrow() < 10);
+            // The set itself completes once every task has.
+            runtime.block_on(local);
+            assert_eq!(*count.borrow(), 10);
+        });
+    }
+
+    #[test]
+    fn abort_panic_drop_and_join_set() {
+        bounded(LIMIT, || {
+            let runtime = rt_current();
+            let local = LocalSet::new();
+            local.block_on(&runtime, async {
+                let h = task::spawn_local(std::future::pending::<()>());
+                let abort = h.abort_handle();
+                task::yield_now().await;
+                abort.abort();
+                assert!(h.await.unwrap_err().is_cancelled());
+                assert!(abort.is_finished());
+
+                let h = task::spawn_local(async { panic!("local boom") });
+                let e = h.await.unwrap_err();
+                assert!(e.is_panic());
+
+                let mut set = JoinSet::new();
+                for i in 0..5u32 {
+                    set.spawn_local(async move {
+                        task::yield_now().await;
+                        Rc::new(i)
+                    });
+                }
+                let mut sum = 0;
+                while let Some(r) = set.join_next().await {
+                    sum += *r.unwrap();
+                }
+                assert_eq!(sum, 10);
+
+                // task::id works in local tasks too.
+                let h = task::spawn_local(async { task::id() });
+                let id = h.id();
+                assert_eq!(h.await.unwrap(), id);
+            });
+
+            // Dropping the set drops the unfinished futures; their handles see cancellation.
+            let dropped = Rc::new(RefCell::new(false));
+            struct OnDrop(Rc<RefCell<bool>>);
+            impl Drop for OnDrop {
+                fn drop(&mut self) {
+                    *self.0.borrow_mut() = true;
+                }
+            }
+            let d = OnDrop(dropped.clone());
+            let h = local.spawn_local(async move {
+                let _d = d;
+                std::future::pending::<()>().await
+            });
+            local.block_on(&runtime, task::yield_now());
+            drop(local);
+            assert!(*dropped.borrow());
+            let r = runtime.block_on(h);
+            assert!(r.unwrap_err().is_cancelled());
+        });
+    }
+
+    #[test]
+    fn a_busy_local_task_does_not_starve_the_main_future() {
+        bounded(LIMIT, || {
+            let runtime = rt_current();
+            let local = LocalSet::new();
+            local.block_on(&runtime, async {
+                task::spawn_local(async {
+                    loop {
+                        task::yield_now().await;
+                    }
+                });
+                netpoll::time::sleep(Duration::from_millis(10)).await;
+            });
+        });
+    }
+
+    #[test]
+    #[should_panic(expected = "outside of a `task::LocalSet`")]
+    fn spawn_local_outside_a_set_panics() {
+        rt_current().block_on(async {
+            let _ = task::spawn_local(async {});
+        });
+    }
+
+    #[test]
+    fn enter_lets_spawn_local_add_to_the_set() {
+        let runtime = rt_current();
+        let local = LocalSet::new();
+        let h = {
+            let _g = local.enter();
+            task::spawn_local(async { 3 })
+        };
+        assert_eq!(local.block_on(&runtime, h).unwrap(), 3);
+    }
+
+    #[test]
+    fn join_handle_is_send_when_the_output_is() {
+        fn send_sync<T: Send + Sync>(_: &T) {}
+        let runtime = rt_current();
+        runtime.block_on(async {
+            let h = netpoll::spawn(async { 1u8 });
+            send_sync(&h);
+            h.await.unwrap();
+        });
+    }
+}

@@ -20,13 +20,37 @@ use super::{Id, JoinError};
 /// });
 /// assert_eq!(out, 42);
 /// ```
+///
+/// A handle is `Send` and `Sync` exactly when the output is `Send`, so a `!Send` output of a
+/// [`LocalSet`](super::LocalSet) task stays on its thread:
+///
+/// ```compile_fail
+/// fn needs_send<T: Send>(_: T) {}
+/// fn give(h: netpoll_runtime::task::JoinHandle<std::rc::Rc<u8>>) {
+///     needs_send(h);
+/// }
+/// ```
 pub struct JoinHandle<T> {
     raw: Arc<dyn Join<T>>,
+    /// Not `Send`/`Sync` by itself: see the impls below.
+    _not_send: std::marker::PhantomData<*const ()>,
 }
+
+// SAFETY: the handle gives access to the task's output `T` (by value, once), so it may move
+// to, or be shared with, another thread exactly when `T` may (tokio's rule). The task behind it
+// is `Send + Sync` (`Join` requires it); for a `LocalSet` task with a `!Send` output this keeps
+// the output on the set's thread (see `task::local`).
+unsafe impl<T: Send> Send for JoinHandle<T> {}
+// SAFETY: through `&JoinHandle` only `abort`, `is_finished` and `id` are reachable, none of
+// which touches `T`; the output is taken through `Pin<&mut JoinHandle>`.
+unsafe impl<T: Send> Sync for JoinHandle<T> {}
 
 impl<T> JoinHandle<T> {
     pub(crate) fn new(raw: Arc<dyn Join<T>>) -> JoinHandle<T> {
-        JoinHandle { raw }
+        JoinHandle {
+            raw,
+            _not_send: std::marker::PhantomData,
+        }
     }
 
     /// Asks the task to stop: its future is dropped the next time a worker reaches it (at once

@@ -156,6 +156,26 @@ impl<T: 'static> JoinSet<T> {
         self.insert(handle.spawn(task))
     }
 
+    /// Spawns a `!Send` future on the [`LocalSet`](super::LocalSet) being driven on this
+    /// thread and adds it to the set.
+    ///
+    /// # Panics
+    /// Outside a `LocalSet`.
+    pub fn spawn_local<F>(&mut self, task: F) -> AbortHandle
+    where
+        F: Future<Output = T> + 'static,
+    {
+        self.insert(super::spawn_local(task))
+    }
+
+    /// Spawns a `!Send` future on `local_set` and adds it to the set.
+    pub fn spawn_local_on<F>(&mut self, task: F, local_set: &super::LocalSet) -> AbortHandle
+    where
+        F: Future<Output = T> + 'static,
+    {
+        self.insert(local_set.spawn_local(task))
+    }
+
     /// Runs the blocking closure `f` on the current runtime's blocking pool and adds it to
     /// the set. Aborting it has no effect once it has started.
     ///

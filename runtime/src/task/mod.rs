@@ -5,6 +5,7 @@ pub(crate) mod core;
 mod error;
 mod join;
 pub mod join_set;
+mod local;
 pub(crate) mod state;
 mod task_local;
 
@@ -17,6 +18,7 @@ pub use coop::{consume_budget, unconstrained, Unconstrained};
 pub use error::JoinError;
 pub use join::{AbortHandle, JoinHandle};
 pub use join_set::JoinSet;
+pub use local::{spawn_local, LocalEnterGuard, LocalSet};
 pub use task_local::{AccessError, LocalKey};
 
 /// Futures returned by this module's functions.
