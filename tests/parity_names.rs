@@ -63,3 +63,28 @@ fn tokio_feature_names_exist() {
         assert!(names.contains(&name), "feature {name} missing: {names:?}");
     }
 }
+
+#[test]
+fn signal_unix_path_and_kinds() {
+    use netpoll::signal::unix::{signal, Signal, SignalKind};
+    assert_eq!(SignalKind::window_change().as_raw_value(), libc::SIGWINCH);
+    assert_eq!(SignalKind::alarm().as_raw_value(), libc::SIGALRM);
+    assert_eq!(SignalKind::pipe().as_raw_value(), libc::SIGPIPE);
+    assert_eq!(SignalKind::io().as_raw_value(), libc::SIGIO);
+    let k: SignalKind = libc::SIGUSR1.into();
+    assert_eq!(k, SignalKind::user_defined1());
+    let raw: std::os::raw::c_int = SignalKind::terminate().into();
+    assert_eq!(raw, libc::SIGTERM);
+    const HUP: SignalKind = SignalKind::from_raw(libc::SIGHUP);
+    assert_eq!(HUP, SignalKind::hangup());
+
+    let rt = netpoll::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let mut winch: Signal = signal(SignalKind::window_change()).unwrap();
+        // SAFETY: raising a signal whose handler netpoll installed (and whose default is to
+        // be ignored) in this process.
+        assert_eq!(unsafe { libc::raise(libc::SIGWINCH) }, 0);
+        let got = time::timeout(StdDuration::from_secs(10), winch.recv()).await;
+        assert_eq!(got, Ok(Some(())));
+    });
+}

@@ -16,6 +16,11 @@ use std::task::{Context, Poll};
 
 use crate::io::{Direction, Registration};
 
+/// Unix signals at tokio's path, `signal::unix::{signal, Signal, SignalKind}`.
+pub mod unix {
+    pub use super::{signal, Signal, SignalKind};
+}
+
 const SLOTS: usize = 128;
 const MAX_SIGNUM: usize = 65;
 
@@ -116,41 +121,74 @@ fn install(signum: libc::c_int) -> io::Result<()> {
 pub struct SignalKind(libc::c_int);
 
 impl SignalKind {
-    /// SIGINT (Ctrl-C).
-    pub fn interrupt() -> SignalKind {
-        SignalKind(libc::SIGINT)
+    /// SIGALRM.
+    pub const fn alarm() -> SignalKind {
+        SignalKind(libc::SIGALRM)
     }
-    /// SIGTERM.
-    pub fn terminate() -> SignalKind {
-        SignalKind(libc::SIGTERM)
+    /// SIGCHLD.
+    pub const fn child() -> SignalKind {
+        SignalKind(libc::SIGCHLD)
     }
     /// SIGHUP.
-    pub fn hangup() -> SignalKind {
+    pub const fn hangup() -> SignalKind {
         SignalKind(libc::SIGHUP)
     }
+    /// SIGINT (Ctrl-C).
+    pub const fn interrupt() -> SignalKind {
+        SignalKind(libc::SIGINT)
+    }
+    /// SIGIO.
+    pub const fn io() -> SignalKind {
+        SignalKind(libc::SIGIO)
+    }
+    /// SIGPIPE.
+    pub const fn pipe() -> SignalKind {
+        SignalKind(libc::SIGPIPE)
+    }
     /// SIGQUIT.
-    pub fn quit() -> SignalKind {
+    pub const fn quit() -> SignalKind {
         SignalKind(libc::SIGQUIT)
     }
+    /// SIGTERM.
+    pub const fn terminate() -> SignalKind {
+        SignalKind(libc::SIGTERM)
+    }
     /// SIGUSR1.
-    pub fn user_defined1() -> SignalKind {
+    pub const fn user_defined1() -> SignalKind {
         SignalKind(libc::SIGUSR1)
     }
     /// SIGUSR2.
-    pub fn user_defined2() -> SignalKind {
+    pub const fn user_defined2() -> SignalKind {
         SignalKind(libc::SIGUSR2)
     }
-    /// SIGCHLD.
-    pub fn child() -> SignalKind {
-        SignalKind(libc::SIGCHLD)
+    /// SIGWINCH.
+    pub const fn window_change() -> SignalKind {
+        SignalKind(libc::SIGWINCH)
+    }
+    /// SIGINFO (BSD and macOS).
+    #[cfg(any(target_os = "freebsd", target_os = "macos", target_os = "netbsd", target_os = "openbsd", target_os = "dragonfly"))]
+    pub const fn info() -> SignalKind {
+        SignalKind(libc::SIGINFO)
     }
     /// Any signal number.
-    pub fn from_raw(signum: libc::c_int) -> SignalKind {
+    pub const fn from_raw(signum: std::os::raw::c_int) -> SignalKind {
         SignalKind(signum)
     }
     /// The signal number.
-    pub fn as_raw_value(&self) -> libc::c_int {
+    pub const fn as_raw_value(&self) -> std::os::raw::c_int {
         self.0
+    }
+}
+
+impl From<std::os::raw::c_int> for SignalKind {
+    fn from(signum: std::os::raw::c_int) -> SignalKind {
+        SignalKind(signum)
+    }
+}
+
+impl From<SignalKind> for std::os::raw::c_int {
+    fn from(kind: SignalKind) -> std::os::raw::c_int {
+        kind.0
     }
 }
 
