@@ -166,7 +166,13 @@ impl SignalKind {
         SignalKind(libc::SIGWINCH)
     }
     /// SIGINFO (BSD and macOS).
-    #[cfg(any(target_os = "freebsd", target_os = "macos", target_os = "netbsd", target_os = "openbsd", target_os = "dragonfly"))]
+    #[cfg(any(
+        target_os = "freebsd",
+        target_os = "macos",
+        target_os = "netbsd",
+        target_os = "openbsd",
+        target_os = "dragonfly"
+    ))]
     pub const fn info() -> SignalKind {
         SignalKind(libc::SIGINFO)
     }
