@@ -157,7 +157,7 @@ impl hyper::rt::Timer for NetpollTimer {
 
     fn sleep_until(&self, deadline: Instant) -> Pin<Box<dyn hyper::rt::Sleep>> {
         Box::pin(NetpollSleep {
-            inner: crate::time::sleep_until(deadline),
+            inner: crate::time::sleep_until(deadline.into()),
         })
     }
 
@@ -180,13 +180,13 @@ pub struct NetpollSleep {
 impl NetpollSleep {
     /// The instant it completes at.
     pub fn deadline(&self) -> Instant {
-        self.inner.deadline()
+        self.inner.deadline().into_std()
     }
 
     /// Moves the deadline, also after completion. Like a new sleep, the moved one is armed by
     /// its next poll (hyper polls a sleep right after resetting it).
     pub fn reset(mut self: Pin<&mut Self>, deadline: Instant) {
-        Pin::new(&mut self.inner).reset(deadline);
+        Pin::new(&mut self.inner).reset(deadline.into());
     }
 }
 

@@ -2,13 +2,14 @@
 //! checked against what tokio's documentation promises.
 mod support;
 
+use netpoll::time::Instant;
 use std::future::{pending, Future};
 use std::pin::Pin;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use support::{bounded, rt, rt_current};
 

@@ -22,7 +22,18 @@ fn io_reexports_are_std_types() {
 #[test]
 fn time_reexports_and_elapsed_at_tokio_path() {
     let d: StdDuration = time::Duration::from_millis(1);
-    let _: std::time::Instant = time::Instant::now();
+    // tokio's own Instant type, convertible to and from std's.
+    let now: time::Instant = time::Instant::now();
+    let std_now: std::time::Instant = now.into_std();
+    assert_eq!(time::Instant::from_std(std_now), now);
+    let back: std::time::Instant = now.into();
+    assert_eq!(time::Instant::from(back), now);
+    assert_eq!((now + d) - now, d);
+    assert_eq!(
+        now - (now + d),
+        StdDuration::ZERO,
+        "saturates, as tokio's does"
+    );
     let rt = netpoll::runtime::Runtime::new().unwrap();
     let r: Result<(), time::error::Elapsed> =
         rt.block_on(time::timeout(d, std::future::pending::<()>()));

@@ -23,7 +23,7 @@ fn timer_fires_while_every_worker_is_blocked_in_a_long_poll() {
                 // A timer task, parked before the blockers start.
                 let timer = netpoll::spawn(async {
                     let deadline = Instant::now() + Duration::from_millis(30);
-                    netpoll::time::sleep_until(deadline).await;
+                    netpoll::time::sleep_until(deadline.into()).await;
                     Instant::now() - deadline
                 });
                 netpoll::time::sleep(Duration::from_millis(2)).await;

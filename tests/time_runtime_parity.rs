@@ -2,9 +2,10 @@
 //! behaviours, time::error::Error, RuntimeFlavor, Handle::id, the thread hooks.
 mod support;
 
+use netpoll::time::Instant;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use netpoll::runtime::{Builder, Handle, RuntimeFlavor};
 use netpoll::time::{self, MissedTickBehavior};

@@ -138,7 +138,7 @@ impl Deadlines {
                 let timer = g
                     .timer
                     .get_or_insert_with(|| sleep_until_in(&self.handle, at));
-                Pin::new(&mut *timer).reset(at);
+                Pin::new(&mut *timer).reset(at.into());
                 // Arms the timer with our waker, or finds the deadline passed already.
                 let mut cx = Context::from_waker(&self.wakers[i]);
                 Pin::new(timer).poll(&mut cx).is_ready()

@@ -381,7 +381,8 @@ macro_rules! __join_gen {
 /// `x.as_mut().reset(..)` on a `Sleep`).
 ///
 /// ```
-/// use std::time::{Duration, Instant};
+/// use std::time::Duration;
+/// use netpoll_runtime::time::Instant;
 /// # netpoll_runtime::runtime::Runtime::new().unwrap().block_on(async {
 /// let sleep = netpoll_runtime::time::sleep(Duration::from_secs(60));
 /// netpoll_runtime::pin!(sleep);

@@ -19,7 +19,12 @@ use std::future::{Future, IntoFuture};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering::*};
 use std::task::{Context, Poll, Waker};
-pub use std::time::{Duration, Instant};
+pub use std::time::Duration;
+
+mod instant;
+pub use instant::Instant;
+
+use std::time::Instant as StdInstant;
 
 /// Errors of the time module, at tokio's paths (`time::error::{Elapsed, Error}`).
 pub mod error {
@@ -90,7 +95,7 @@ const NONE: u64 = u64::MAX;
 
 /// A runtime's timers.
 pub(crate) struct TimerQueue {
-    start: Instant,
+    start: StdInstant,
     wheel: Mutex<Wheel>,
     /// The wheel's next expiry tick (or `NONE`), readable without the lock.
     next_expiry: AtomicU64,
@@ -102,7 +107,7 @@ pub(crate) struct TimerQueue {
 impl TimerQueue {
     pub(crate) fn new() -> TimerQueue {
         TimerQueue {
-            start: Instant::now(),
+            start: StdInstant::now(),
             wheel: Mutex::new(Wheel::new()),
             next_expiry: AtomicU64::new(NONE),
             parked_until: AtomicU64::new(0),
@@ -110,21 +115,21 @@ impl TimerQueue {
     }
 
     /// The first tick at or after `deadline` (rounded up: never early).
-    fn deadline_tick(&self, deadline: Instant) -> u64 {
+    fn deadline_tick(&self, deadline: StdInstant) -> u64 {
         let d = deadline.saturating_duration_since(self.start);
         d.as_nanos().div_ceil(1_000_000).min(u128::from(NONE - 1)) as u64
     }
 
-    fn now_tick(&self, now: Instant) -> u64 {
+    fn now_tick(&self, now: StdInstant) -> u64 {
         (now.saturating_duration_since(self.start).as_nanos() / 1_000_000) as u64
     }
 
-    fn tick_instant(&self, tick: u64) -> Instant {
+    fn tick_instant(&self, tick: u64) -> StdInstant {
         self.start + Duration::from_millis(tick)
     }
 
     /// Inserts a timer; returns its key and whether the blocked poller must be interrupted.
-    fn insert(&self, deadline: Instant, waker: Waker) -> (TimerKey, bool) {
+    fn insert(&self, deadline: StdInstant, waker: Waker) -> (TimerKey, bool) {
         let tick = self.deadline_tick(deadline);
         let key = {
             let mut wheel = self.wheel.lock();
@@ -152,7 +157,7 @@ impl TimerQueue {
     }
 
     /// Fires every timer due at `now`; their wakers go to `wake`. Cheap when nothing is due.
-    pub(crate) fn process(&self, now: Instant, wake: &mut Vec<Waker>) -> usize {
+    pub(crate) fn process(&self, now: StdInstant, wake: &mut Vec<Waker>) -> usize {
         let now_tick = self.now_tick(now);
         if now_tick < self.next_expiry.load(SeqCst) {
             return 0;
@@ -167,7 +172,7 @@ impl TimerQueue {
     }
 
     /// How long the poller may block: until the next timer, or forever (`None`).
-    fn next_timeout(&self, now: Instant) -> Option<Duration> {
+    fn next_timeout(&self, now: StdInstant) -> Option<Duration> {
         match self.next_expiry.load(SeqCst) {
             NONE => None,
             tick => Some(self.tick_instant(tick).saturating_duration_since(now)),
@@ -177,7 +182,7 @@ impl TimerQueue {
     /// Called by the worker about to block in the netpoller: publishes when it will wake by itself
     /// and returns its wait timeout. See the protocol on `parked_until`: the first store makes any
     /// concurrent insert interrupt us; then we read the expiry it may have lowered.
-    pub(crate) fn begin_park(&self, now: Instant, cap: Option<Duration>) -> Option<Duration> {
+    pub(crate) fn begin_park(&self, now: StdInstant, cap: Option<Duration>) -> Option<Duration> {
         self.parked_until.store(NONE, SeqCst);
         let timeout = match (self.next_timeout(now), cap) {
             (Some(a), Some(b)) => Some(a.min(b)),
@@ -220,7 +225,7 @@ impl TimerQueue {
 pub fn sleep(duration: Duration) -> Sleep {
     let deadline = Instant::now()
         .checked_add(duration)
-        .unwrap_or_else(far_future);
+        .unwrap_or_else(Instant::far_future);
     sleep_until(deadline)
 }
 
@@ -231,7 +236,7 @@ pub fn sleep(duration: Duration) -> Sleep {
 pub fn sleep_until(deadline: Instant) -> Sleep {
     Sleep {
         handle: Handle::try_current().ok(),
-        deadline,
+        deadline: deadline.into_std(),
         key: None,
         waker: None,
     }
@@ -239,7 +244,7 @@ pub fn sleep_until(deadline: Instant) -> Sleep {
 
 /// A sleep bound to `handle`'s runtime whatever thread creates or polls it (the registration's
 /// deadline timers, which may be set from outside the runtime).
-pub(crate) fn sleep_until_in(handle: &Handle, deadline: Instant) -> Sleep {
+pub(crate) fn sleep_until_in(handle: &Handle, deadline: StdInstant) -> Sleep {
     Sleep {
         handle: Some(handle.clone()),
         deadline,
@@ -248,15 +253,11 @@ pub(crate) fn sleep_until_in(handle: &Handle, deadline: Instant) -> Sleep {
     }
 }
 
-fn far_future() -> Instant {
-    Instant::now() + Duration::from_secs(86400 * 365 * 30)
-}
-
 /// The future of [`sleep`] and [`sleep_until`]. Dropping it cancels the timer.
 pub struct Sleep {
     /// The runtime whose wheel holds the timer; found on first poll if not at creation.
     handle: Option<Handle>,
-    deadline: Instant,
+    deadline: StdInstant,
     key: Option<TimerKey>,
     /// The waker the wheel holds, so re-polls with the same waker take no lock.
     waker: Option<Waker>,
@@ -265,19 +266,19 @@ pub struct Sleep {
 impl Sleep {
     /// The instant this sleep completes at.
     pub fn deadline(&self) -> Instant {
-        self.deadline
+        Instant::from_std(self.deadline)
     }
 
     /// True once the deadline has passed.
     pub fn is_elapsed(&self) -> bool {
-        Instant::now() >= self.deadline
+        StdInstant::now() >= self.deadline
     }
 
     /// Moves the deadline (also after completion), as `tokio::time::Sleep::reset`.
     pub fn reset(self: Pin<&mut Self>, deadline: Instant) {
         let this = self.get_mut();
         this.cancel();
-        this.deadline = deadline;
+        this.deadline = deadline.into_std();
     }
 
     fn cancel(&mut self) {
@@ -288,7 +289,7 @@ impl Sleep {
     }
 
     fn poll_sleep(&mut self, cx: &mut Context<'_>) -> Poll<()> {
-        if Instant::now() >= self.deadline {
+        if StdInstant::now() >= self.deadline {
             self.cancel();
             return Poll::Ready(());
         }
@@ -493,7 +494,7 @@ impl Interval {
             return Poll::Pending;
         }
         let scheduled = self.delay.deadline;
-        let now = Instant::now();
+        let now = StdInstant::now();
         // A tick counts as missed when it fires more than `MISSED_AFTER` late (tokio's rule).
         let late = now.saturating_duration_since(scheduled);
         let next = match self.missed {
@@ -508,7 +509,7 @@ impl Interval {
         };
         self.delay.cancel();
         self.delay.deadline = next;
-        Poll::Ready(scheduled)
+        Poll::Ready(Instant::from_std(scheduled))
     }
 
     /// Restarts the schedule: the next tick comes one period from now.
@@ -529,7 +530,8 @@ impl Interval {
     /// Restarts the schedule with the next tick at `deadline`, then every period.
     ///
     /// ```
-    /// use std::time::{Duration, Instant};
+    /// use std::time::Duration;
+    /// use netpoll_runtime::time::Instant;
     /// # netpoll_runtime::runtime::Runtime::new().unwrap().block_on(async {
     /// let mut every = netpoll_runtime::time::interval(Duration::from_secs(3600));
     /// every.tick().await; // the first tick is immediate
@@ -540,7 +542,7 @@ impl Interval {
     /// ```
     pub fn reset_at(&mut self, deadline: Instant) {
         self.delay.cancel();
-        self.delay.deadline = deadline;
+        self.delay.deadline = deadline.into_std();
     }
 
     /// Sets what happens after missed ticks.
