@@ -28,7 +28,23 @@ use std::time::Instant as StdInstant;
 
 /// Errors of the time module, at tokio's paths (`time::error::{Elapsed, Error}`).
 pub mod error {
-    pub use super::Elapsed;
+    /// The error of a [`timeout`](super::timeout) that ran out.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub struct Elapsed(pub(super) ());
+
+    impl std::fmt::Display for Elapsed {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("deadline has elapsed")
+        }
+    }
+
+    impl std::error::Error for Elapsed {}
+
+    impl From<Elapsed> for std::io::Error {
+        fn from(_: Elapsed) -> std::io::Error {
+            std::io::ErrorKind::TimedOut.into()
+        }
+    }
 
     use std::fmt;
 
@@ -89,6 +105,7 @@ pub mod error {
 
 use crate::loom::Mutex;
 use crate::runtime::Handle;
+use error::Elapsed;
 use wheel::{TimerKey, Wheel};
 
 const NONE: u64 = u64::MAX;
@@ -341,24 +358,6 @@ impl std::fmt::Debug for Sleep {
     }
 }
 
-/// The error of a [`timeout`] that ran out.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Elapsed(());
-
-impl std::fmt::Display for Elapsed {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("deadline has elapsed")
-    }
-}
-
-impl std::error::Error for Elapsed {}
-
-impl From<Elapsed> for std::io::Error {
-    fn from(_: Elapsed) -> std::io::Error {
-        std::io::ErrorKind::TimedOut.into()
-    }
-}
-
 /// Runs `future` for at most `duration`, like `tokio::time::timeout`.
 ///
 /// ```
@@ -419,7 +418,7 @@ impl<F: Future> Future for Timeout<F> {
             return Poll::Ready(Ok(v));
         }
         match this.delay.poll_sleep(cx) {
-            Poll::Ready(()) => Poll::Ready(Err(Elapsed(()))),
+            Poll::Ready(()) => Poll::Ready(Err(error::Elapsed(()))),
             Poll::Pending => Poll::Pending,
         }
     }

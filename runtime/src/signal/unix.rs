@@ -1,4 +1,4 @@
-//! Unix signals through the netpoller, so servers can shut down gracefully.
+//! Unix signals through the netpoller (tokio's `signal::unix`).
 //!
 //! Each [`Signal`] owns a non-blocking pipe whose read end is registered with the runtime's
 //! netpoller. A process-wide handler, installed once per signal number with `sigaction`, writes
@@ -15,11 +15,6 @@ use std::sync::atomic::{AtomicBool, AtomicI32, AtomicUsize, Ordering::SeqCst};
 use std::task::{Context, Poll};
 
 use crate::io::{Direction, Registration};
-
-/// Unix signals at tokio's path, `signal::unix::{signal, Signal, SignalKind}`.
-pub mod unix {
-    pub use super::{signal, Signal, SignalKind};
-}
 
 const SLOTS: usize = 128;
 const MAX_SIGNUM: usize = 65;
@@ -202,7 +197,7 @@ impl From<SignalKind> for std::os::raw::c_int {
 /// coalesced into one.
 ///
 /// ```no_run
-/// use netpoll_runtime::signal::{signal, SignalKind};
+/// use netpoll_runtime::signal::unix::{signal, SignalKind};
 /// # netpoll_runtime::runtime::Runtime::new().unwrap().block_on(async {
 /// let mut term = signal(SignalKind::terminate())?;
 /// term.recv().await;
@@ -319,14 +314,6 @@ impl std::fmt::Debug for Signal {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Signal").field("slot", &self.slot).finish()
     }
-}
-
-/// Waits for Ctrl-C (SIGINT), like `tokio::signal::ctrl_c`.
-pub async fn ctrl_c() -> io::Result<()> {
-    let mut s = signal(SignalKind::interrupt())?;
-    s.recv()
-        .await
-        .ok_or_else(|| io::Error::other("runtime shut down"))
 }
 
 #[cfg(all(test, not(loom)))]
