@@ -21,7 +21,7 @@
 use std::fmt;
 use std::fs::{Metadata, Permissions};
 use std::future::{poll_fn, Future};
-use std::io::{self, Read as _, Seek as _, SeekFrom, Write as _};
+use std::io::{self, Seek as _, SeekFrom};
 use std::mem;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::os::unix::fs::OpenOptionsExt;
@@ -32,10 +32,8 @@ use std::task::{ready, Context, Poll, Wake, Waker};
 
 use netpoll_runtime::task::{JoinError, JoinHandle};
 
+use crate::blocking::{Buf, DEFAULT_MAX_BUF_SIZE};
 use crate::{AsyncRead, AsyncSeek, AsyncWrite, ReadBuf, ZeroCopySource};
-
-/// The largest read or write handed to the blocking pool at once (tokio's default too).
-const DEFAULT_MAX_BUF_SIZE: usize = 2 * 1024 * 1024;
 
 /// Runs `f` on the blocking pool.
 async fn asyncify<F, T>(f: F) -> io::Result<T>
@@ -256,79 +254,6 @@ enum Operation {
     Seek(io::Result<u64>),
     /// `sync_all`, `set_len`...: the result goes to the waiting future directly.
     Other,
-}
-
-/// The reused buffer: `data` is always initialised; the live bytes are `data[pos..end]`.
-#[derive(Default)]
-struct Buf {
-    data: Vec<u8>,
-    pos: usize,
-    end: usize,
-}
-
-impl Buf {
-    fn is_empty(&self) -> bool {
-        self.pos == self.end
-    }
-
-    fn len(&self) -> usize {
-        self.end - self.pos
-    }
-
-    fn clear(&mut self) {
-        self.pos = 0;
-        self.end = 0;
-    }
-
-    fn ensure(&mut self, n: usize) {
-        if self.data.len() < n {
-            self.data.resize(n, 0);
-        }
-    }
-
-    fn copy_to(&mut self, dst: &mut ReadBuf<'_>) {
-        let n = self.len().min(dst.remaining());
-        dst.put_slice(&self.data[self.pos..self.pos + n]);
-        self.pos += n;
-    }
-
-    fn copy_from(&mut self, src: &[u8], max: usize) -> usize {
-        let n = src.len().min(max);
-        self.ensure(n);
-        self.data[..n].copy_from_slice(&src[..n]);
-        self.pos = 0;
-        self.end = n;
-        n
-    }
-
-    /// Drops the unread bytes; returns the (non-positive) seek that puts the descriptor back
-    /// where the reader is.
-    fn discard_read(&mut self) -> i64 {
-        let unread = self.len() as i64;
-        self.clear();
-        -unread
-    }
-
-    fn read_from(&mut self, file: &std::fs::File, n: usize) -> io::Result<usize> {
-        self.ensure(n);
-        self.clear();
-        loop {
-            match (&*file).read(&mut self.data[..n]) {
-                Ok(got) => {
-                    self.end = got;
-                    return Ok(got);
-                }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
-            }
-        }
-    }
-
-    fn write_to(&mut self, file: &std::fs::File) -> io::Result<()> {
-        let res = (&*file).write_all(&self.data[self.pos..self.end]);
-        self.clear();
-        res
-    }
 }
 
 /// Moves `file`'s offset by `delta` (nothing if 0).
@@ -669,7 +594,7 @@ impl AsyncRead for File {
                     let delta = inner.take_fixup(&mut buf);
                     let std = std.clone();
                     inner.state = State::Busy(netpoll_runtime::spawn_blocking(move || {
-                        let res = seek_by(&std, delta).and_then(|()| buf.read_from(&std, n));
+                        let res = seek_by(&std, delta).and_then(|()| buf.read_from(&mut &*std, n));
                         (Operation::Read(res), buf)
                     }));
                 }
@@ -772,7 +697,7 @@ impl AsyncWrite for File {
                     let n = buf.copy_from(src, max);
                     let std = std.clone();
                     inner.state = State::Busy(netpoll_runtime::spawn_blocking(move || {
-                        let res = seek_by(&std, delta).and_then(|()| buf.write_to(&std));
+                        let res = seek_by(&std, delta).and_then(|()| buf.write_to(&mut &*std));
                         (Operation::Write(res), buf)
                     }));
                     return Poll::Ready(Ok(n));

@@ -8,6 +8,14 @@ use netpoll_runtime::io::Registration;
 
 use crate::ReadBuf;
 
+/// `Pin::as_deref_mut` (stable only since Rust 1.84, above this crate's floor): the pinned
+/// target of a pinned pointer, which is what the `Pin<P>` impls below forward to.
+pub(crate) fn pin_as_deref_mut<P: DerefMut>(pin: Pin<&mut Pin<P>>) -> Pin<&mut P::Target> {
+    // SAFETY: the `&mut Pin<P>` is used only to reborrow its target as pinned (`Pin::as_mut`);
+    // the `Pin<P>` itself is never moved out of or replaced, so its pinning is kept.
+    unsafe { pin.get_unchecked_mut() }.as_mut()
+}
+
 /// A reader's zero-copy form, offered to [`copy`](crate::copy) through
 /// [`AsyncRead::zero_copy_source`]: Rust's version of Go's `io.Copy` asking `src.(WriterTo)` and
 /// `*TCPConn`/`*os.File` type assertions.
@@ -144,7 +152,7 @@ impl<T: ?Sized + AsyncRead + Unpin> AsyncRead for &mut T {
 
 impl<P> AsyncRead for Pin<P>
 where
-    P: DerefMut + Unpin,
+    P: DerefMut,
     P::Target: AsyncRead,
 {
     fn poll_read(
@@ -152,13 +160,13 @@ where
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
-        self.get_mut().as_mut().poll_read(cx, buf)
+        pin_as_deref_mut(self).poll_read(cx, buf)
     }
     fn zero_copy_source(&self) -> Option<(ZeroCopySource<'_>, Option<u64>)> {
         (**self).zero_copy_source()
     }
     fn zero_copy_consumed(self: Pin<&mut Self>, n: u64) {
-        self.get_mut().as_mut().zero_copy_consumed(n)
+        pin_as_deref_mut(self).zero_copy_consumed(n)
     }
 }
 
@@ -233,7 +241,7 @@ impl<T: ?Sized + AsyncWrite + Unpin> AsyncWrite for &mut T {
 
 impl<P> AsyncWrite for Pin<P>
 where
-    P: DerefMut + Unpin,
+    P: DerefMut,
     P::Target: AsyncWrite,
 {
     fn poll_write(
@@ -241,23 +249,23 @@ where
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        self.get_mut().as_mut().poll_write(cx, buf)
+        pin_as_deref_mut(self).poll_write(cx, buf)
     }
     fn poll_write_vectored(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         bufs: &[IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        self.get_mut().as_mut().poll_write_vectored(cx, bufs)
+        pin_as_deref_mut(self).poll_write_vectored(cx, bufs)
     }
     fn is_write_vectored(&self) -> bool {
         (**self).is_write_vectored()
     }
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        self.get_mut().as_mut().poll_flush(cx)
+        pin_as_deref_mut(self).poll_flush(cx)
     }
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        self.get_mut().as_mut().poll_shutdown(cx)
+        pin_as_deref_mut(self).poll_shutdown(cx)
     }
     fn zero_copy_sink(&self) -> Option<ZeroCopySink<'_>> {
         (**self).zero_copy_sink()
@@ -323,3 +331,68 @@ impl AsyncBufRead for &[u8] {
         *self = &self[amt..];
     }
 }
+
+impl<P> AsyncBufRead for Pin<P>
+where
+    P: DerefMut,
+    P::Target: AsyncBufRead,
+{
+    fn poll_fill_buf(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<&[u8]>> {
+        pin_as_deref_mut(self).poll_fill_buf(cx)
+    }
+    fn consume(self: Pin<&mut Self>, amt: usize) {
+        pin_as_deref_mut(self).consume(amt)
+    }
+}
+
+/// The cursor's bytes from its position on (none once it is at or past the end); `consume`
+/// moves the position, as `std::io::BufRead` does for a cursor.
+impl<T: AsRef<[u8]> + Unpin> AsyncBufRead for io::Cursor<T> {
+    fn poll_fill_buf(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<&[u8]>> {
+        Poll::Ready(io::BufRead::fill_buf(self.get_mut()))
+    }
+    fn consume(self: Pin<&mut Self>, amt: usize) {
+        io::BufRead::consume(self.get_mut(), amt)
+    }
+}
+
+/// `AsyncWrite` for the cursors std can write to and tokio implements it for: every call
+/// completes at once with what `std::io::Write` does (a fixed-size cursor writes what fits
+/// and then `0`; a `Vec`-backed one overwrites from its position and grows). Shutdown is a
+/// flush.
+macro_rules! cursor_async_write {
+    ($($ty:ty),* $(,)?) => {$(
+        impl AsyncWrite for $ty {
+            fn poll_write(
+                self: Pin<&mut Self>,
+                _cx: &mut Context<'_>,
+                buf: &[u8],
+            ) -> Poll<io::Result<usize>> {
+                Poll::Ready(io::Write::write(self.get_mut(), buf))
+            }
+            fn poll_write_vectored(
+                self: Pin<&mut Self>,
+                _cx: &mut Context<'_>,
+                bufs: &[IoSlice<'_>],
+            ) -> Poll<io::Result<usize>> {
+                Poll::Ready(io::Write::write_vectored(self.get_mut(), bufs))
+            }
+            fn is_write_vectored(&self) -> bool {
+                true
+            }
+            fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+                Poll::Ready(io::Write::flush(self.get_mut()))
+            }
+            fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+                self.poll_flush(cx)
+            }
+        }
+    )*};
+}
+
+cursor_async_write!(
+    io::Cursor<&mut [u8]>,
+    io::Cursor<&mut Vec<u8>>,
+    io::Cursor<Vec<u8>>,
+    io::Cursor<Box<[u8]>>,
+);

@@ -44,6 +44,14 @@ pin_project! {
     }
 }
 
+/// A [`BufReader`] without its inner reader (see [`BufReader::into_parts`]).
+pub(super) struct ReaderState {
+    buf: Box<[u8]>,
+    pos: usize,
+    cap: usize,
+    seek_state: SeekState,
+}
+
 #[derive(Debug, Clone, Copy)]
 enum SeekState {
     /// No seek in progress.
@@ -62,7 +70,13 @@ impl<R: AsyncRead> BufReader<R> {
     }
 
     /// A `BufReader` with a buffer of `capacity` bytes.
+    ///
+    /// # Panics
+    ///
+    /// If `capacity` is 0 (as tokio's does: an empty buffer could never be filled).
+    #[track_caller]
     pub fn with_capacity(capacity: usize, inner: R) -> BufReader<R> {
+        assert!(capacity > 0, "a BufReader's capacity must be at least 1");
         BufReader {
             inner,
             buf: vec![0; capacity].into_boxed_slice(),
@@ -102,6 +116,30 @@ impl<R> BufReader<R> {
     /// The buffer's capacity.
     pub fn capacity(&self) -> usize {
         self.buf.len()
+    }
+
+    /// Takes the reader apart, keeping the buffered bytes and any seek in progress, so that
+    /// [`from_parts`](Self::from_parts) can put it back around another inner value (how
+    /// `BufStream` swaps its layers).
+    pub(super) fn into_parts(self) -> (R, ReaderState) {
+        let state = ReaderState {
+            buf: self.buf,
+            pos: self.pos,
+            cap: self.cap,
+            seek_state: self.seek_state,
+        };
+        (self.inner, state)
+    }
+
+    /// The inverse of [`into_parts`](Self::into_parts).
+    pub(super) fn from_parts(inner: R, state: ReaderState) -> BufReader<R> {
+        BufReader {
+            inner,
+            buf: state.buf,
+            pos: state.pos,
+            cap: state.cap,
+            seek_state: state.seek_state,
+        }
     }
 
     fn discard_buffer(self: Pin<&mut Self>) {

@@ -48,6 +48,13 @@ pin_project! {
     }
 }
 
+/// A [`BufWriter`] without its inner writer (see [`BufWriter::into_parts`]).
+pub(super) struct WriterState {
+    buf: Vec<u8>,
+    written: usize,
+    seek_pos: Option<SeekFrom>,
+}
+
 impl<W: AsyncWrite> BufWriter<W> {
     /// A `BufWriter` with an 8 KiB buffer.
     pub fn new(inner: W) -> BufWriter<W> {
@@ -113,6 +120,27 @@ impl<W> BufWriter<W> {
     /// The inner writer; buffered bytes are lost (flush first).
     pub fn into_inner(self) -> W {
         self.inner
+    }
+
+    /// Takes the writer apart, keeping the buffered bytes and any seek in progress (see
+    /// `BufReader::into_parts`).
+    pub(super) fn into_parts(self) -> (W, WriterState) {
+        let state = WriterState {
+            buf: self.buf,
+            written: self.written,
+            seek_pos: self.seek_pos,
+        };
+        (self.inner, state)
+    }
+
+    /// The inverse of [`into_parts`](Self::into_parts).
+    pub(super) fn from_parts(inner: W, state: WriterState) -> BufWriter<W> {
+        BufWriter {
+            inner,
+            buf: state.buf,
+            written: state.written,
+            seek_pos: state.seek_pos,
+        }
     }
 
     /// The buffered bytes not yet written.

@@ -1,12 +1,14 @@
-//! Buffered I/O: [`BufReader`], [`BufWriter`], and the line and segment iterators
-//! [`Lines`] and [`Split`].
+//! Buffered I/O: [`BufReader`], [`BufWriter`], both at once ([`BufStream`]), and the line and
+//! segment iterators [`Lines`] and [`Split`].
 
 mod buf_reader;
+mod buf_stream;
 mod buf_writer;
 mod lines;
 mod split;
 
 pub use buf_reader::BufReader;
+pub use buf_stream::BufStream;
 pub use buf_writer::BufWriter;
 pub use lines::{Lines, NextLine};
 pub use split::{NextSegment, Split};
