@@ -120,30 +120,6 @@ fn directions(interest: Interest) -> io::Result<(bool, bool)> {
     Ok((read, write))
 }
 
-/// What a direction's snapshot means as `Ready`.
-fn ready_of(event: &ReadyEvent) -> Ready {
-    let mut r = Ready::EMPTY;
-    match event.direction() {
-        Direction::Read => {
-            if event.is_ready() {
-                r |= Ready::READABLE;
-            }
-            if event.is_closed() {
-                r |= Ready::READ_CLOSED | Ready::READABLE;
-            }
-        }
-        Direction::Write => {
-            if event.is_ready() {
-                r |= Ready::WRITABLE;
-            }
-            if event.is_closed() {
-                r |= Ready::WRITE_CLOSED;
-            }
-        }
-    }
-    r
-}
-
 /// Snapshots taken by a wait, one slot per direction.
 type Events = [Option<ReadyEvent>; 2];
 
@@ -270,7 +246,7 @@ impl<T: AsRawFd> AsyncFd<T> {
         }
         let mut ready = Ready::EMPTY;
         for ev in events.iter().flatten() {
-            ready |= ready_of(ev);
+            ready |= Ready::from(*ev);
         }
         let wanted = (interest.is_readable() && (ready.is_readable() || ready.is_read_closed()))
             || (interest.is_writable() && (ready.is_writable() || ready.is_write_closed()))
@@ -497,7 +473,7 @@ fn after_io<R>(
 fn ready_of_events(events: &Events) -> Ready {
     let mut r = Ready::EMPTY;
     for ev in events.iter().flatten() {
-        r |= ready_of(ev);
+        r |= Ready::from(*ev);
     }
     r
 }

@@ -3,6 +3,8 @@
 use std::fmt;
 use std::ops;
 
+use netpoll_runtime::io::{Direction, ReadyEvent};
+
 const READABLE: usize = 1 << 0;
 const WRITABLE: usize = 1 << 1;
 const READ_CLOSED: usize = 1 << 2;
@@ -153,5 +155,33 @@ impl fmt::Debug for Ready {
         #[cfg(any(target_os = "linux", target_os = "android"))]
         d.field("is_priority", &self.is_priority());
         d.finish()
+    }
+}
+
+/// What one direction's netpoller snapshot means as `Ready` (netpoll's addition: the bridge
+/// from [`Registration`](crate::Registration)'s readiness to tokio's type). A closed read side
+/// is also readable: the read returns 0.
+impl From<ReadyEvent> for Ready {
+    fn from(event: ReadyEvent) -> Ready {
+        let mut r = Ready::EMPTY;
+        match event.direction() {
+            Direction::Read => {
+                if event.is_ready() {
+                    r |= Ready::READABLE;
+                }
+                if event.is_closed() {
+                    r |= Ready::READ_CLOSED | Ready::READABLE;
+                }
+            }
+            Direction::Write => {
+                if event.is_ready() {
+                    r |= Ready::WRITABLE;
+                }
+                if event.is_closed() {
+                    r |= Ready::WRITE_CLOSED;
+                }
+            }
+        }
+        r
     }
 }

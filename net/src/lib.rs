@@ -26,96 +26,49 @@ use std::io;
 use std::pin::pin;
 use std::task::Poll;
 
-/// Which readiness to wait for in `ready()`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Interest(u8);
-
-impl Interest {
-    /// Readable (or the peer closed).
-    pub const READABLE: Interest = Interest(1);
-    /// Writable.
-    pub const WRITABLE: Interest = Interest(2);
-
-    /// Both.
-    pub const fn add(self, other: Interest) -> Interest {
-        Interest(self.0 | other.0)
-    }
-    /// True if it includes readable.
-    pub const fn is_readable(self) -> bool {
-        self.0 & 1 != 0
-    }
-    /// True if it includes writable.
-    pub const fn is_writable(self) -> bool {
-        self.0 & 2 != 0
-    }
-}
-
-impl std::ops::BitOr for Interest {
-    type Output = Interest;
-    fn bitor(self, other: Interest) -> Interest {
-        self.add(other)
-    }
-}
-
-/// The readiness `ready()` found: a hint, the I/O call decides.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Ready {
-    readable: bool,
-    writable: bool,
-    read_closed: bool,
-    write_closed: bool,
-}
-
-impl Ready {
-    /// Readable.
-    pub fn is_readable(&self) -> bool {
-        self.readable || self.read_closed
-    }
-    /// Writable.
-    pub fn is_writable(&self) -> bool {
-        self.writable || self.write_closed
-    }
-    /// The peer closed its write side (reads will return 0).
-    pub fn is_read_closed(&self) -> bool {
-        self.read_closed
-    }
-    /// The write side is closed (writes will fail).
-    pub fn is_write_closed(&self) -> bool {
-        self.write_closed
-    }
-}
+/// tokio's readiness types, shared with `netpoll::io` (tokio has them at `tokio::io` only;
+/// they stay here too for code written against netpoll's earlier `net::Interest`).
+pub use netpoll_io::{Interest, Ready};
 
 /// Waits until any direction in `interest` is ready (many tasks may wait at once).
 pub(crate) async fn ready(io: &poll_fd::PollFd, interest: Interest) -> io::Result<Ready> {
     let reg = io.registration();
+    // ERROR readiness shows on both directions (a hang-up or error ends each); PRIORITY has no
+    // direction in the netpoller, so an interest of PRIORITY alone could never be met.
+    let read = interest.is_readable() || interest.is_error();
+    let write = interest.is_writable() || interest.is_error();
+    if !read && !write {
+        return Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            "netpoll waits for READABLE, WRITABLE or ERROR readiness; PRIORITY is not supported",
+        ));
+    }
     let mut r = pin!(async {
-        if interest.is_readable() {
+        if read {
             reg.readable().await.map(Some)
         } else {
             std::future::pending().await
         }
     });
     let mut w = pin!(async {
-        if interest.is_writable() {
+        if write {
             reg.writable().await.map(Some)
         } else {
             std::future::pending().await
         }
     });
     std::future::poll_fn(|cx| {
-        let mut ready = Ready::default();
+        let mut ready = Ready::EMPTY;
         let mut any = false;
         if let Poll::Ready(res) = r.as_mut().poll(cx) {
             if let Some(ev) = res? {
-                ready.readable = ev.is_ready();
-                ready.read_closed = ev.is_closed();
+                ready |= Ready::from(ev);
                 any = true;
             }
         }
         if let Poll::Ready(res) = w.as_mut().poll(cx) {
             if let Some(ev) = res? {
-                ready.writable = ev.is_ready();
-                ready.write_closed = ev.is_closed();
+                ready |= Ready::from(ev);
                 any = true;
             }
         }
