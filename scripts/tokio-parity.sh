@@ -98,6 +98,7 @@ python3 scripts/tokio_parity.py report \
   --intended scripts/tokio-parity-intended.txt \
   --tokio-version "$tokio_version" --tool-version "$tool_version" --tool-flags "cargo public-api ${flags[*]}" \
   --rustdoc-version "$rustdoc_version" --cmdline "scripts/tokio-parity.sh" --output "$dest"
+cat scripts/tokio-parity-behaviour.md >>"$dest"
 
 elapsed=$(( $(date +%s) - t0 ))
 if [ "$check" = 1 ]; then

@@ -456,8 +456,27 @@ class Workspace:
                         elif (anchor, False) in dropped:
                             continue
                 owner = "::".join(fpath + anchor[len(cpath):])
-                out.add((owner, tuple(self._rewrite(l, token, fpath, cpath) for l in block)))
+                lines = tuple(self._rewrite(l, token, fpath, cpath) for l in block)
+                out.add((owner, lines))
+                if len(block) == 1 and not is_impl_line(first):
+                    # An item that tokio has at several paths (`tokio::spawn` and
+                    # `tokio::task::spawn`) and netpoll re-exports at each: one line per path.
+                    for path in self._also_at(anchor, fpath):
+                        out.add((path, (lines[0].replace(owner, path, 1),)))
         return sorted(out)
+
+    def _also_at(self, anchor, fpath):
+        """The facade paths that tokio has for the item at crate path `anchor`, other than the
+        one `_pick` chose, spelled as strings."""
+        hit = self.by_path.get(anchor)
+        fps = self.facade_paths.get(hit) if hit else None
+        if not fps:
+            return []
+        known = sorted(p for p in fps if p in self.prefer)
+        if len(known) < 2:
+            return []
+        chosen = self._pick(fps, fpath)
+        return ["::".join(p) for p in known if p != chosen]
 
     def _rewrite(self, line, token, fpath, cpath):
         def sub(m):
