@@ -30,7 +30,8 @@ pub use traits::{AsyncBufRead, AsyncRead, AsyncWrite, ZeroCopySink, ZeroCopySour
 pub use netpoll_runtime::io::{Direction, ReadyEvent, Registration};
 
 pub use copy::{
-    copy, copy_bidirectional, copy_path, copy_stats, poll_copy, Copy, CopyPath, CopyStats,
+    copy, copy_bidirectional, copy_bidirectional_with_sizes, copy_path, copy_stats, poll_copy,
+    Copy, CopyPath, CopyStats,
 };
 pub use copy_buf::copy_buf;
 pub use join::{join, Join};
@@ -43,7 +44,7 @@ mod split;
 mod util;
 
 pub use buffered::{BufReader, BufStream, BufWriter, Lines, Split};
-pub use ext::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, Chain, ReadBufTarget, Take};
+pub use ext::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, Chain, Take};
 pub use seek::{AsyncSeek, AsyncSeekExt};
 pub use split::{split, ReadHalf, WriteHalf};
 pub use util::{

@@ -63,6 +63,21 @@ impl<'a> ReadBuf<'a> {
         unsafe { &*(&self.buf[..self.initialized] as *const [MaybeUninit<u8>] as *const [u8]) }
     }
 
+    /// The initialised part (filled or not), mutably.
+    pub fn initialized_mut(&mut self) -> &mut [u8] {
+        // SAFETY: the first `initialized` bytes are initialised.
+        unsafe { &mut *(&mut self.buf[..self.initialized] as *mut [MaybeUninit<u8>] as *mut [u8]) }
+    }
+
+    /// The whole buffer, filled, initialised and uninitialised parts alike.
+    ///
+    /// # Safety
+    /// The caller must not de-initialise bytes that were initialised (write `MaybeUninit::uninit()`
+    /// over them).
+    pub unsafe fn inner_mut(&mut self) -> &mut [MaybeUninit<u8>] {
+        self.buf
+    }
+
     /// A new `ReadBuf` over the unfilled part (up to `n` bytes... all of it here), for
     /// delegating to an inner reader.
     pub fn take(&mut self, n: usize) -> ReadBuf<'_> {
@@ -164,6 +179,32 @@ impl<'a> ReadBuf<'a> {
             self.initialized = end;
         }
         self.filled = end;
+    }
+}
+
+// SAFETY: `chunk_mut` hands out only the unfilled part, `remaining_mut` is its length, and
+// `advance_mut` marks bytes filled only after the caller (per `BufMut::advance_mut`'s contract)
+// has initialised them; it panics rather than move past the capacity.
+unsafe impl bytes::BufMut for ReadBuf<'_> {
+    fn remaining_mut(&self) -> usize {
+        self.remaining()
+    }
+
+    unsafe fn advance_mut(&mut self, cnt: usize) {
+        // SAFETY: `BufMut::advance_mut`'s caller guarantees the next `cnt` bytes of `chunk_mut`
+        // (our unfilled part) are initialised.
+        unsafe { self.assume_init(cnt) };
+        self.advance(cnt);
+    }
+
+    fn chunk_mut(&mut self) -> &mut bytes::buf::UninitSlice {
+        // SAFETY: an `UninitSlice` never de-initialises memory: it only lets the caller write
+        // initialised bytes into it.
+        bytes::buf::UninitSlice::uninit(unsafe { self.unfilled_mut() })
+    }
+
+    fn put_slice(&mut self, src: &[u8]) {
+        ReadBuf::put_slice(self, src)
     }
 }
 

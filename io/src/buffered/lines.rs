@@ -1,6 +1,5 @@
 //! [`Lines`].
 
-use std::future::Future;
 use std::io;
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
@@ -76,11 +75,11 @@ impl<R: AsyncBufRead> Lines<R> {
     ///
     /// Cancel safe: a partly read line is kept in the `Lines`, so dropping the future and
     /// calling `next_line` again (as a `select!` loop does) loses nothing.
-    pub fn next_line(&mut self) -> NextLine<'_, R>
+    pub async fn next_line(&mut self) -> io::Result<Option<String>>
     where
         R: Unpin,
     {
-        NextLine { lines: self }
+        std::future::poll_fn(|cx| Pin::new(&mut *self).poll_next_line(cx)).await
     }
 
     /// Polls for the next line; see [`next_line`](Self::next_line).
@@ -106,20 +105,5 @@ impl<R: AsyncBufRead> Lines<R> {
                 e.utf8_error(),
             ))),
         }
-    }
-}
-
-/// Future for [`Lines::next_line`].
-#[derive(Debug)]
-#[must_use = "futures do nothing unless you `.await` or poll them"]
-pub struct NextLine<'a, R> {
-    lines: &'a mut Lines<R>,
-}
-
-impl<R: AsyncBufRead + Unpin> Future for NextLine<'_, R> {
-    type Output = io::Result<Option<String>>;
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        Pin::new(&mut *self.lines).poll_next_line(cx)
     }
 }

@@ -10,8 +10,8 @@ mod split;
 pub use buf_reader::BufReader;
 pub use buf_stream::BufStream;
 pub use buf_writer::BufWriter;
-pub use lines::{Lines, NextLine};
-pub use split::{NextSegment, Split};
+pub use lines::Lines;
+pub use split::Split;
 
 /// The default buffer size of [`BufReader`] and [`BufWriter`], like tokio's.
 const DEFAULT_BUF_SIZE: usize = 8 * 1024;

@@ -1,6 +1,5 @@
 //! [`Split`].
 
-use std::future::Future;
 use std::io;
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
@@ -72,11 +71,11 @@ impl<R: AsyncBufRead> Split<R> {
     /// # Cancel safety
     ///
     /// Cancel safe: a partly read segment is kept in the `Split`.
-    pub fn next_segment(&mut self) -> NextSegment<'_, R>
+    pub async fn next_segment(&mut self) -> io::Result<Option<Vec<u8>>>
     where
         R: Unpin,
     {
-        NextSegment { split: self }
+        std::future::poll_fn(|cx| Pin::new(&mut *self).poll_next_segment(cx)).await
     }
 
     /// Polls for the next segment; see [`next_segment`](Self::next_segment).
@@ -93,20 +92,5 @@ impl<R: AsyncBufRead> Split<R> {
             me.buf.pop();
         }
         Poll::Ready(Ok(Some(std::mem::take(me.buf))))
-    }
-}
-
-/// Future for [`Split::next_segment`].
-#[derive(Debug)]
-#[must_use = "futures do nothing unless you `.await` or poll them"]
-pub struct NextSegment<'a, R> {
-    split: &'a mut Split<R>,
-}
-
-impl<R: AsyncBufRead + Unpin> Future for NextSegment<'_, R> {
-    type Output = io::Result<Option<Vec<u8>>>;
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        Pin::new(&mut *self.split).poll_next_segment(cx)
     }
 }

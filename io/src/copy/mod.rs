@@ -156,6 +156,8 @@ const BACK_TO_SPLICE_STREAK: u32 = 4;
 pub(crate) struct Transfer {
     state: State,
     total: u64,
+    /// The buffer size of the buffered path (`BUF_SIZE` unless a caller chose one).
+    buf_size: usize,
 }
 
 enum State {
@@ -191,9 +193,9 @@ enum BufEnd {
 }
 
 impl BufState {
-    fn new(limit: Option<u64>) -> BufState {
+    fn new(size: usize, limit: Option<u64>) -> BufState {
         COUNTERS.buffered_copies.fetch_add(1, Relaxed);
-        BufState::with_size(BUF_SIZE, limit, false)
+        BufState::with_size(size, limit, false)
     }
 
     fn with_size(size: usize, limit: Option<u64>, switched: bool) -> BufState {
@@ -211,9 +213,15 @@ impl BufState {
 
 impl Transfer {
     pub(crate) fn new() -> Transfer {
+        Transfer::with_buf_size(BUF_SIZE)
+    }
+
+    /// A transfer whose buffered path uses a buffer of `size` bytes (at least 1).
+    pub(crate) fn with_buf_size(size: usize) -> Transfer {
         Transfer {
             state: State::Undecided,
             total: 0,
+            buf_size: size.max(1),
         }
     }
 
@@ -235,7 +243,7 @@ impl Transfer {
         loop {
             match &mut self.state {
                 State::Undecided => {
-                    self.state = sys_select::start(&*reader, &*writer);
+                    self.state = sys_select::start(&*reader, &*writer, self.buf_size);
                 }
                 #[cfg(target_os = "linux")]
                 State::Splice(s) => {
@@ -244,7 +252,7 @@ impl Transfer {
                         Err(sys_select::Stop::Io(e)) => return Poll::Ready(Err(e)),
                         Err(sys_select::Stop::Fallback(limit)) => {
                             COUNTERS.fallbacks.fetch_add(1, Relaxed);
-                            self.state = State::Buffered(BufState::new(limit));
+                            self.state = State::Buffered(BufState::new(self.buf_size, limit));
                         }
                         Err(sys_select::Stop::Small(limit)) => {
                             COUNTERS.switches_to_buffered.fetch_add(1, Relaxed);
@@ -263,7 +271,7 @@ impl Transfer {
                         Err(sys_select::Stop::Io(e)) => return Poll::Ready(Err(e)),
                         Err(sys_select::Stop::Fallback(limit)) => {
                             COUNTERS.fallbacks.fetch_add(1, Relaxed);
-                            self.state = State::Buffered(BufState::new(limit));
+                            self.state = State::Buffered(BufState::new(self.buf_size, limit));
                         }
                         Err(sys_select::Stop::Small(_)) => {
                             unreachable!("only splice switches to the buffered loop")
@@ -445,8 +453,62 @@ where
     A: AsyncRead + AsyncWrite + Unpin + ?Sized,
     B: AsyncRead + AsyncWrite + Unpin + ?Sized,
 {
-    let mut ab = Dir::Running(Transfer::new());
-    let mut ba = Dir::Running(Transfer::new());
+    bidirectional(a, b, Transfer::new(), Transfer::new()).await
+}
+
+/// [`copy_bidirectional`] with the buffer sizes of each direction's buffered path chosen:
+/// `a_to_b_buf_size` bytes for `a`→`b`, `b_to_a_buf_size` for `b`→`a` (a size of 0 is taken
+/// as 1), like `tokio::io::copy_bidirectional_with_sizes`. Between sockets the copy still
+/// splices (the pipe, not a user-space buffer, carries the bytes), exactly as
+/// `copy_bidirectional` does; the sizes apply where bytes go through user space.
+///
+/// ```
+/// # netpoll_runtime::runtime::Runtime::new().unwrap().block_on(async {
+/// let (mut a, mut a_peer) = netpoll_io::duplex(64);
+/// let (mut b, mut b_peer) = netpoll_io::duplex(64);
+/// use netpoll_io::{AsyncReadExt, AsyncWriteExt};
+/// let proxy = netpoll_runtime::spawn(async move {
+///     netpoll_io::copy_bidirectional_with_sizes(&mut a, &mut b, 16, 32).await
+/// });
+/// a_peer.write_all(b"ping").await.unwrap();
+/// a_peer.shutdown().await.unwrap();
+/// let mut got = Vec::new();
+/// b_peer.read_to_end(&mut got).await.unwrap();
+/// assert_eq!(got, b"ping");
+/// b_peer.shutdown().await.unwrap();
+/// assert_eq!(proxy.await.unwrap().unwrap(), (4, 0));
+/// # });
+/// ```
+///
+/// # Cancel safety
+/// Not cancel safe (see [`copy`]).
+pub async fn copy_bidirectional_with_sizes<A, B>(
+    a: &mut A,
+    b: &mut B,
+    a_to_b_buf_size: usize,
+    b_to_a_buf_size: usize,
+) -> io::Result<(u64, u64)>
+where
+    A: AsyncRead + AsyncWrite + Unpin + ?Sized,
+    B: AsyncRead + AsyncWrite + Unpin + ?Sized,
+{
+    let ab = Transfer::with_buf_size(a_to_b_buf_size);
+    let ba = Transfer::with_buf_size(b_to_a_buf_size);
+    bidirectional(a, b, ab, ba).await
+}
+
+async fn bidirectional<A, B>(
+    a: &mut A,
+    b: &mut B,
+    ab: Transfer,
+    ba: Transfer,
+) -> io::Result<(u64, u64)>
+where
+    A: AsyncRead + AsyncWrite + Unpin + ?Sized,
+    B: AsyncRead + AsyncWrite + Unpin + ?Sized,
+{
+    let mut ab = Dir::Running(ab);
+    let mut ba = Dir::Running(ba);
     std::future::poll_fn(|cx| {
         let r1 = ab.poll(cx, Pin::new(&mut *a), Pin::new(&mut *b))?;
         let r2 = ba.poll(cx, Pin::new(&mut *b), Pin::new(&mut *a))?;

@@ -55,8 +55,12 @@ pub(crate) fn choose<R: AsyncRead + ?Sized, W: AsyncWrite + ?Sized>(_r: &R, _w: 
     CopyPath::Buffered
 }
 
-/// Picks the path on a copy's first poll.
-pub(crate) fn start<R: AsyncRead + ?Sized, W: AsyncWrite + ?Sized>(r: &R, w: &W) -> State {
+/// Picks the path on a copy's first poll; the buffered path gets a buffer of `buf_size` bytes.
+pub(crate) fn start<R: AsyncRead + ?Sized, W: AsyncWrite + ?Sized>(
+    r: &R,
+    w: &W,
+    buf_size: usize,
+) -> State {
     #[cfg(target_os = "linux")]
     {
         let limit = r.zero_copy_source().and_then(|(_, l)| l);
@@ -68,7 +72,7 @@ pub(crate) fn start<R: AsyncRead + ?Sized, W: AsyncWrite + ?Sized>(r: &R, w: &W)
     }
     let _ = (r, w);
     // A plain reader enforces its own limit (e.g. `Take` reads no more than it may).
-    State::Buffered(BufState::new(None))
+    State::Buffered(BufState::new(buf_size, None))
 }
 
 #[cfg(target_os = "linux")]

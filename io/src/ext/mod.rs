@@ -13,18 +13,19 @@ mod write_ext;
 pub use buf_read_ext::{AsyncBufReadExt, FillBuf, ReadLine, ReadUntil};
 pub use chain::Chain;
 pub use read_ext::{
-    AsyncReadExt, Read, ReadBufFuture, ReadBufTarget, ReadExact, ReadI16, ReadI16Le, ReadI32,
-    ReadI32Le, ReadI64, ReadI64Le, ReadI8, ReadToEnd, ReadToString, ReadU16, ReadU16Le, ReadU32,
-    ReadU32Le, ReadU64, ReadU64Le, ReadU8,
+    AsyncReadExt, Read, ReadBufFuture, ReadExact, ReadF32, ReadF32Le, ReadF64, ReadF64Le, ReadI128,
+    ReadI128Le, ReadI16, ReadI16Le, ReadI32, ReadI32Le, ReadI64, ReadI64Le, ReadI8, ReadToEnd,
+    ReadToString, ReadU128, ReadU128Le, ReadU16, ReadU16Le, ReadU32, ReadU32Le, ReadU64, ReadU64Le,
+    ReadU8,
 };
 pub use take::Take;
 pub use write_ext::{
-    AsyncWriteExt, Flush, Shutdown, Write, WriteAll, WriteI16, WriteI16Le, WriteI32, WriteI32Le,
-    WriteI64, WriteI64Le, WriteI8, WriteU16, WriteU16Le, WriteU32, WriteU32Le, WriteU64,
-    WriteU64Le, WriteU8, WriteVectored,
+    AsyncWriteExt, Flush, Shutdown, Write, WriteAll, WriteAllBuf, WriteBuf, WriteF32, WriteF32Le,
+    WriteF64, WriteF64Le, WriteI128, WriteI128Le, WriteI16, WriteI16Le, WriteI32, WriteI32Le,
+    WriteI64, WriteI64Le, WriteI8, WriteU128, WriteU128Le, WriteU16, WriteU16Le, WriteU32,
+    WriteU32Le, WriteU64, WriteU64Le, WriteU8, WriteVectored,
 };
 
-pub use crate::buffered::{NextLine, NextSegment};
 pub use crate::seek::Seek;
 
 pub(crate) use buf_read_ext::poll_read_until;

@@ -7,6 +7,8 @@ use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 
 use super::{Chain, StringBytes, Take};
+use bytes::BufMut;
+
 use crate::{AsyncRead, ReadBuf};
 
 /// Reads of this size go to a stack buffer first when the `Vec` is full and has never been
@@ -170,49 +172,6 @@ fn poll_fill_exact<R: AsyncRead + ?Sized>(
     Poll::Ready(Ok(()))
 }
 
-/// A growable buffer that [`AsyncReadExt::read_buf`] appends to: the part of `bytes::BufMut`
-/// that a read needs. Implemented for `Vec<u8>`.
-pub trait ReadBufTarget {
-    /// Room after the data for the next read, possibly uninitialised. Growable buffers make
-    /// room if they are full; an empty slice means the buffer is full and cannot grow.
-    fn spare_mut(&mut self) -> &mut [MaybeUninit<u8>];
-
-    /// Appends the first `n` bytes of [`spare_mut`](Self::spare_mut) to the data.
-    ///
-    /// # Safety
-    /// Those `n` bytes must have been initialised, and `n` must not exceed the length of the
-    /// slice `spare_mut` last returned.
-    unsafe fn commit(&mut self, n: usize);
-}
-
-impl ReadBufTarget for Vec<u8> {
-    fn spare_mut(&mut self) -> &mut [MaybeUninit<u8>] {
-        if self.capacity() == self.len() {
-            self.reserve(64);
-        }
-        self.spare_capacity_mut()
-    }
-
-    unsafe fn commit(&mut self, n: usize) {
-        let len = self.len() + n;
-        assert!(len <= self.capacity(), "commit past the spare capacity");
-        // SAFETY: the caller guarantees the `n` spare bytes after `len()` are initialised, and
-        // they are within the capacity (checked above).
-        unsafe { self.set_len(len) };
-    }
-}
-
-impl<T: ReadBufTarget + ?Sized> ReadBufTarget for &mut T {
-    fn spare_mut(&mut self) -> &mut [MaybeUninit<u8>] {
-        (**self).spare_mut()
-    }
-
-    unsafe fn commit(&mut self, n: usize) {
-        // SAFETY: forwarded with the caller's guarantee.
-        unsafe { (**self).commit(n) }
-    }
-}
-
 macro_rules! read_int_methods {
     ($($method:ident -> $fut:ident, $ty:ty, $what:literal, $cancel:literal;)*) => {$(
         #[doc = concat!("Reads ", $what, ".")]
@@ -350,7 +309,7 @@ pub trait AsyncReadExt: AsyncRead {
     fn read_buf<'a, B>(&'a mut self, buf: &'a mut B) -> ReadBufFuture<'a, Self, B>
     where
         Self: Unpin,
-        B: ReadBufTarget + ?Sized,
+        B: BufMut + ?Sized,
     {
         ReadBufFuture { reader: self, buf }
     }
@@ -402,6 +361,22 @@ pub trait AsyncReadExt: AsyncRead {
         read_u64_le -> ReadU64Le, u64, "a little-endian `u64`",
             "Not cancel safe: if the future is dropped after some but not all of the bytes were read, those bytes are lost.";
         read_i64_le -> ReadI64Le, i64, "a little-endian `i64`",
+            "Not cancel safe: if the future is dropped after some but not all of the bytes were read, those bytes are lost.";
+        read_u128 -> ReadU128, u128, "a big-endian `u128`",
+            "Not cancel safe: if the future is dropped after some but not all of the bytes were read, those bytes are lost.";
+        read_u128_le -> ReadU128Le, u128, "a little-endian `u128`",
+            "Not cancel safe: if the future is dropped after some but not all of the bytes were read, those bytes are lost.";
+        read_i128 -> ReadI128, i128, "a big-endian `i128`",
+            "Not cancel safe: if the future is dropped after some but not all of the bytes were read, those bytes are lost.";
+        read_i128_le -> ReadI128Le, i128, "a little-endian `i128`",
+            "Not cancel safe: if the future is dropped after some but not all of the bytes were read, those bytes are lost.";
+        read_f32 -> ReadF32, f32, "a big-endian `f32`",
+            "Not cancel safe: if the future is dropped after some but not all of the bytes were read, those bytes are lost.";
+        read_f32_le -> ReadF32Le, f32, "a little-endian `f32`",
+            "Not cancel safe: if the future is dropped after some but not all of the bytes were read, those bytes are lost.";
+        read_f64 -> ReadF64, f64, "a big-endian `f64`",
+            "Not cancel safe: if the future is dropped after some but not all of the bytes were read, those bytes are lost.";
+        read_f64_le -> ReadF64Le, f64, "a little-endian `f64`",
             "Not cancel safe: if the future is dropped after some but not all of the bytes were read, those bytes are lost.";
     }
 }
@@ -507,22 +482,25 @@ pub struct ReadBufFuture<'a, R: ?Sized, B: ?Sized> {
 impl<R, B> Future for ReadBufFuture<'_, R, B>
 where
     R: AsyncRead + ?Sized + Unpin,
-    B: ReadBufTarget + ?Sized,
+    B: BufMut + ?Sized,
 {
     type Output = io::Result<usize>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
         let me = &mut *self;
-        let spare = me.buf.spare_mut();
-        if spare.is_empty() {
+        if !me.buf.has_remaining_mut() {
             return Poll::Ready(Ok(0));
         }
+        // SAFETY: `UninitSlice` is a view of possibly uninitialised bytes; we only let the
+        // reader write initialised bytes into it through a `ReadBuf` that claims none are
+        // initialised (`init` = 0).
+        let spare = unsafe { me.buf.chunk_mut().as_uninit_slice_mut() };
         // SAFETY: we claim no initialised bytes (`init` = 0).
         let (res, filled, _) = unsafe { poll_read_spare(Pin::new(&mut *me.reader), cx, spare, 0) };
         ready!(res)?;
-        // SAFETY: `check_read_buf` proved the reader filled the spare slice in place, and a
-        // `ReadBuf` only counts initialised bytes as filled; `filled` fits in that slice.
-        unsafe { me.buf.commit(filled) };
+        // SAFETY: `check_read_buf` proved the reader filled the chunk in place, and a `ReadBuf`
+        // only counts initialised bytes as filled; `filled` fits in that chunk.
+        unsafe { me.buf.advance_mut(filled) };
         Poll::Ready(Ok(filled))
     }
 }
@@ -565,6 +543,14 @@ read_int_futures! {
     ReadI32Le, read_i32_le, i32, from_le_bytes;
     ReadU64Le, read_u64_le, u64, from_le_bytes;
     ReadI64Le, read_i64_le, i64, from_le_bytes;
+    ReadU128, read_u128, u128, from_be_bytes;
+    ReadU128Le, read_u128_le, u128, from_le_bytes;
+    ReadI128, read_i128, i128, from_be_bytes;
+    ReadI128Le, read_i128_le, i128, from_le_bytes;
+    ReadF32, read_f32, f32, from_be_bytes;
+    ReadF32Le, read_f32_le, f32, from_le_bytes;
+    ReadF64, read_f64, f64, from_be_bytes;
+    ReadF64Le, read_f64_le, f64, from_le_bytes;
 }
 
 #[cfg(test)]

@@ -5,6 +5,8 @@ use std::io::{self, IoSlice};
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 
+use bytes::Buf;
+
 use crate::AsyncWrite;
 
 /// Writes all of `buf[*written..]`; `WriteZero` if the writer accepts nothing.
@@ -109,6 +111,63 @@ pub trait AsyncWriteExt: AsyncWrite {
         }
     }
 
+    /// Writes some of `src`'s remaining bytes and advances `src` past them, returning how many
+    /// were accepted (`0` if `src` has nothing left, or the writer can take no more).
+    ///
+    /// A writer that prefers vectored writes ([`AsyncWrite::is_write_vectored`]) gets up to
+    /// 64 of `src`'s chunks in one call, so a chained or segmented buffer is written with one
+    /// syscall.
+    ///
+    /// ```
+    /// use netpoll_io::AsyncWriteExt;
+    ///
+    /// let rt = netpoll_runtime::runtime::Runtime::new().unwrap();
+    /// rt.block_on(async {
+    ///     let mut out: Vec<u8> = Vec::new();
+    ///     let mut src = &b"hello"[..];
+    ///     let n = out.write_buf(&mut src).await.unwrap();
+    ///     assert_eq!(n, 5);
+    ///     assert!(src.is_empty());
+    /// });
+    /// ```
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: if the future is dropped before it completes, nothing was written and `src`
+    /// was not advanced.
+    fn write_buf<'a, B>(&'a mut self, src: &'a mut B) -> WriteBuf<'a, Self, B>
+    where
+        Self: Sized + Unpin,
+        B: Buf,
+    {
+        WriteBuf {
+            writer: self,
+            buf: src,
+        }
+    }
+
+    /// Writes all of `src`'s remaining bytes, advancing `src` as they are accepted;
+    /// `WriteZero` if the writer stops accepting bytes.
+    ///
+    /// Like [`write_buf`](Self::write_buf), a writer that prefers vectored writes gets several
+    /// chunks per call.
+    ///
+    /// # Cancel safety
+    ///
+    /// If the future is dropped before it completes, some of `src` may have been written, but
+    /// `src` has been advanced past exactly those bytes: awaiting `write_all_buf` again with the
+    /// same buffer writes the rest, and nothing twice.
+    fn write_all_buf<'a, B>(&'a mut self, src: &'a mut B) -> WriteAllBuf<'a, Self, B>
+    where
+        Self: Sized + Unpin,
+        B: Buf,
+    {
+        WriteAllBuf {
+            writer: self,
+            buf: src,
+        }
+    }
+
     /// Flushes buffered data to its destination.
     ///
     /// # Cancel safety
@@ -164,6 +223,22 @@ pub trait AsyncWriteExt: AsyncWrite {
             "Not cancel safe: if the future is dropped, some of the bytes may have been written already.";
         write_i64_le -> WriteI64Le, i64, to_le_bytes, "a little-endian `i64`",
             "Not cancel safe: if the future is dropped, some of the bytes may have been written already.";
+        write_u128 -> WriteU128, u128, to_be_bytes, "a big-endian `u128`",
+            "Not cancel safe: if the future is dropped, some of the bytes may have been written already.";
+        write_u128_le -> WriteU128Le, u128, to_le_bytes, "a little-endian `u128`",
+            "Not cancel safe: if the future is dropped, some of the bytes may have been written already.";
+        write_i128 -> WriteI128, i128, to_be_bytes, "a big-endian `i128`",
+            "Not cancel safe: if the future is dropped, some of the bytes may have been written already.";
+        write_i128_le -> WriteI128Le, i128, to_le_bytes, "a little-endian `i128`",
+            "Not cancel safe: if the future is dropped, some of the bytes may have been written already.";
+        write_f32 -> WriteF32, f32, to_be_bytes, "a big-endian `f32`",
+            "Not cancel safe: if the future is dropped, some of the bytes may have been written already.";
+        write_f32_le -> WriteF32Le, f32, to_le_bytes, "a little-endian `f32`",
+            "Not cancel safe: if the future is dropped, some of the bytes may have been written already.";
+        write_f64 -> WriteF64, f64, to_be_bytes, "a big-endian `f64`",
+            "Not cancel safe: if the future is dropped, some of the bytes may have been written already.";
+        write_f64_le -> WriteF64Le, f64, to_le_bytes, "a little-endian `f64`",
+            "Not cancel safe: if the future is dropped, some of the bytes may have been written already.";
     }
 }
 
@@ -218,6 +293,77 @@ impl<W: AsyncWrite + ?Sized + Unpin> Future for WriteAll<'_, W> {
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let me = &mut *self;
         poll_write_exact(Pin::new(&mut *me.writer), cx, me.buf, &mut me.written)
+    }
+}
+
+/// Most chunks of a `Buf` handed to one vectored write.
+const MAX_VECTORED_CHUNKS: usize = 64;
+
+/// One write of `buf`'s remaining bytes (vectored when the writer prefers it); advances `buf`
+/// past what was accepted and returns that count.
+fn poll_write_buf_once<W: AsyncWrite + ?Sized, B: Buf + ?Sized>(
+    writer: Pin<&mut W>,
+    cx: &mut Context<'_>,
+    buf: &mut B,
+) -> Poll<io::Result<usize>> {
+    if !buf.has_remaining() {
+        return Poll::Ready(Ok(0));
+    }
+    let n = if writer.is_write_vectored() {
+        let mut slices = [IoSlice::new(&[]); MAX_VECTORED_CHUNKS];
+        let cnt = buf.chunks_vectored(&mut slices);
+        ready!(writer.poll_write_vectored(cx, &slices[..cnt]))?
+    } else {
+        ready!(writer.poll_write(cx, buf.chunk()))?
+    };
+    buf.advance(n);
+    Poll::Ready(Ok(n))
+}
+
+/// Future for [`AsyncWriteExt::write_buf`].
+#[derive(Debug)]
+#[must_use = "futures do nothing unless you `.await` or poll them"]
+pub struct WriteBuf<'a, W, B> {
+    writer: &'a mut W,
+    buf: &'a mut B,
+}
+
+impl<W: AsyncWrite + Unpin, B: Buf> Future for WriteBuf<'_, W, B> {
+    type Output = io::Result<usize>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
+        let me = &mut *self;
+        poll_write_buf_once(Pin::new(&mut *me.writer), cx, &mut *me.buf)
+    }
+}
+
+/// Future for [`AsyncWriteExt::write_all_buf`].
+#[derive(Debug)]
+#[must_use = "futures do nothing unless you `.await` or poll them"]
+pub struct WriteAllBuf<'a, W, B> {
+    writer: &'a mut W,
+    buf: &'a mut B,
+}
+
+impl<W: AsyncWrite + Unpin, B: Buf> Future for WriteAllBuf<'_, W, B> {
+    type Output = io::Result<()>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let me = &mut *self;
+        while me.buf.has_remaining() {
+            match ready!(poll_write_buf_once(
+                Pin::new(&mut *me.writer),
+                cx,
+                &mut *me.buf
+            )) {
+                Ok(0) => return Poll::Ready(Err(io::ErrorKind::WriteZero.into())),
+                Ok(_) => {}
+                // As `write_all`: an interrupted write is retried.
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Poll::Ready(Err(e)),
+            }
+        }
+        Poll::Ready(Ok(()))
     }
 }
 
@@ -288,4 +434,12 @@ write_int_futures! {
     WriteI32Le, write_i32_le, i32;
     WriteU64Le, write_u64_le, u64;
     WriteI64Le, write_i64_le, i64;
+    WriteU128, write_u128, u128;
+    WriteU128Le, write_u128_le, u128;
+    WriteI128, write_i128, i128;
+    WriteI128Le, write_i128_le, i128;
+    WriteF32, write_f32, f32;
+    WriteF32Le, write_f32_le, f32;
+    WriteF64, write_f64, f64;
+    WriteF64Le, write_f64_le, f64;
 }
