@@ -694,6 +694,12 @@ def cmp_form(it, crate, public, alias=None, collect=None, reverse_aliases=()):
     s = re.sub(r"^((?:#\[[^\]]*\] )*pub struct [^(]*)\((?:_(?:, )?)+\)$", r"\1", s)
     if collect is not None:
         s = re.sub(r"\bpub const fn ", "pub fn ", s)
+        # A method taking `&self` accepts every caller of one taking `&mut self`: the receiver
+        # kind is compared as a pseudo-bound, so `&self` for tokio's `&mut self` is compatible
+        # and the other way round is not.
+        if re.search(r"\(&mut self\b", s):
+            collect.append("self: &mut")
+            s = re.sub(r"\(&mut self\b", "(&self", s)
         collect[:] = [collapse(b, public) for b in collect]
     return s
 
@@ -1070,7 +1076,8 @@ def render(results, additions, unused, intended, args, cmdline):
              "A method of an inherent impl is compared together with the impl header it sits in.")
     L.append("- **present**: the same path and the same signature after normalisation; **compatible**: the "
              "same path, and the signature differs only in that netpoll asks for fewer bounds (a subset of "
-             "tokio's where-clause/inline bounds) or is a `const fn`, so every tokio caller still compiles; "
+             "tokio's where-clause/inline bounds), is a `const fn`, or borrows `&self` where tokio borrows "
+             "`&mut self`, so every tokio caller still compiles; "
              "**different**: the same path, another signature (or kind); **missing**: no such path in "
              "netpoll; **intended**: missing or different, and listed in `scripts/tokio-parity-intended.txt` "
              "with a reason.")
@@ -1169,7 +1176,7 @@ def render(results, additions, unused, intended, args, cmdline):
         L.append("### Compatible (%d)" % len(compat))
         L.append("")
         if compat:
-            L.append("`-` tokio, `+` netpoll: netpoll asks for fewer bounds, or is a `const fn`.")
+            L.append("`-` tokio, `+` netpoll: netpoll asks for fewer bounds, is a `const fn`, or borrows `&self` where tokio borrows `&mut self`.")
             L.append("")
             L.append("```diff")
             for r in compat:

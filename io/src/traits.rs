@@ -305,7 +305,7 @@ impl AsyncWrite for Vec<u8> {
     }
 }
 
-impl<B: AsyncBufRead + ?Sized + Unpin> AsyncBufRead for Box<B> {
+impl<T: AsyncBufRead + ?Sized + Unpin> AsyncBufRead for Box<T> {
     fn poll_fill_buf(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<&[u8]>> {
         Pin::new(&mut **self.get_mut()).poll_fill_buf(cx)
     }
@@ -314,7 +314,7 @@ impl<B: AsyncBufRead + ?Sized + Unpin> AsyncBufRead for Box<B> {
     }
 }
 
-impl<B: AsyncBufRead + ?Sized + Unpin> AsyncBufRead for &mut B {
+impl<T: AsyncBufRead + ?Sized + Unpin> AsyncBufRead for &mut T {
     fn poll_fill_buf(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<&[u8]>> {
         Pin::new(&mut **self.get_mut()).poll_fill_buf(cx)
     }

@@ -6,17 +6,18 @@
 
 mod buf_read_ext;
 mod chain;
+mod read_buf;
 mod read_ext;
 mod take;
 mod write_ext;
 
 pub use buf_read_ext::{AsyncBufReadExt, FillBuf, ReadLine, ReadUntil};
 pub use chain::Chain;
+pub use read_buf::ReadBuf;
 pub use read_ext::{
-    AsyncReadExt, Read, ReadBufFuture, ReadExact, ReadF32, ReadF32Le, ReadF64, ReadF64Le, ReadI128,
-    ReadI128Le, ReadI16, ReadI16Le, ReadI32, ReadI32Le, ReadI64, ReadI64Le, ReadI8, ReadToEnd,
-    ReadToString, ReadU128, ReadU128Le, ReadU16, ReadU16Le, ReadU32, ReadU32Le, ReadU64, ReadU64Le,
-    ReadU8,
+    AsyncReadExt, Read, ReadExact, ReadF32, ReadF32Le, ReadF64, ReadF64Le, ReadI128, ReadI128Le,
+    ReadI16, ReadI16Le, ReadI32, ReadI32Le, ReadI64, ReadI64Le, ReadI8, ReadToEnd, ReadToString,
+    ReadU128, ReadU128Le, ReadU16, ReadU16Le, ReadU32, ReadU32Le, ReadU64, ReadU64Le, ReadU8,
 };
 pub use take::Take;
 pub use write_ext::{

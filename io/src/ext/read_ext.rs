@@ -6,6 +6,7 @@ use std::mem::MaybeUninit;
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 
+use super::read_buf::ReadBuf as ReadBufFut;
 use super::{Chain, StringBytes, Take};
 use bytes::BufMut;
 
@@ -34,7 +35,7 @@ pub(crate) fn check_read_buf(buf: &ReadBuf<'_>, ptr: *const u8, cap: usize) -> (
 ///
 /// # Safety
 /// The first `init` bytes of `spare` must be initialised.
-unsafe fn poll_read_spare<R: AsyncRead + ?Sized>(
+pub(super) unsafe fn poll_read_spare<R: AsyncRead + ?Sized>(
     reader: Pin<&mut R>,
     cx: &mut Context<'_>,
     spare: &mut [MaybeUninit<u8>],
@@ -306,12 +307,12 @@ pub trait AsyncReadExt: AsyncRead {
     /// # Cancel safety
     ///
     /// Cancel safe: if the future is dropped before it completes, no data was read.
-    fn read_buf<'a, B>(&'a mut self, buf: &'a mut B) -> ReadBufFuture<'a, Self, B>
+    fn read_buf<'a, B>(&'a mut self, buf: &'a mut B) -> ReadBufFut<'a, Self, B>
     where
         Self: Unpin,
         B: BufMut + ?Sized,
     {
-        ReadBufFuture { reader: self, buf }
+        ReadBufFut::new(self, buf)
     }
 
     /// A reader that yields at most `limit` bytes from this one (Go's `io.LimitReader`).
@@ -468,40 +469,6 @@ impl<R: AsyncRead + ?Sized + Unpin> Future for ReadToString<'_, R> {
             .filler
             .poll_to_end(Pin::new(&mut *me.reader), cx, &mut me.out.bytes));
         Poll::Ready(me.out.finish(res, true))
-    }
-}
-
-/// Future for [`AsyncReadExt::read_buf`].
-#[derive(Debug)]
-#[must_use = "futures do nothing unless you `.await` or poll them"]
-pub struct ReadBufFuture<'a, R: ?Sized, B: ?Sized> {
-    reader: &'a mut R,
-    buf: &'a mut B,
-}
-
-impl<R, B> Future for ReadBufFuture<'_, R, B>
-where
-    R: AsyncRead + ?Sized + Unpin,
-    B: BufMut + ?Sized,
-{
-    type Output = io::Result<usize>;
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
-        let me = &mut *self;
-        if !me.buf.has_remaining_mut() {
-            return Poll::Ready(Ok(0));
-        }
-        // SAFETY: `UninitSlice` is a view of possibly uninitialised bytes; we only let the
-        // reader write initialised bytes into it through a `ReadBuf` that claims none are
-        // initialised (`init` = 0).
-        let spare = unsafe { me.buf.chunk_mut().as_uninit_slice_mut() };
-        // SAFETY: we claim no initialised bytes (`init` = 0).
-        let (res, filled, _) = unsafe { poll_read_spare(Pin::new(&mut *me.reader), cx, spare, 0) };
-        ready!(res)?;
-        // SAFETY: `check_read_buf` proved the reader filled the chunk in place, and a `ReadBuf`
-        // only counts initialised bytes as filled; `filled` fits in that chunk.
-        unsafe { me.buf.advance_mut(filled) };
-        Poll::Ready(Ok(filled))
     }
 }
 
