@@ -46,6 +46,17 @@ pub(crate) fn current_p_of(shared: &Shared) -> Option<usize> {
         .flatten()
 }
 
+/// The P this thread runs now, of whichever runtime: `runtime::worker_index`.
+pub(crate) fn current_worker_index() -> Option<usize> {
+    CONTEXT
+        .try_with(|c| {
+            let (s, p) = c.worker.get();
+            (!s.is_null()).then_some(p)
+        })
+        .ok()
+        .flatten()
+}
+
 /// Marks this thread as running P `p` of `shared` until the guard drops.
 pub(crate) struct WorkerGuard {
     prev: (*const Shared, usize),

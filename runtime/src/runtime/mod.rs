@@ -485,6 +485,31 @@ where
     }
 }
 
+/// The index of the worker thread this code runs on, like `tokio::runtime::worker_index`:
+/// `Some(i)` with `i < RuntimeMetrics::num_workers()` inside a task (or, on the current-thread
+/// flavour, also in the `block_on` future, which runs as worker 0); `None` elsewhere (a plain
+/// thread, the blocking pool, the `block_on` future of a multi-thread runtime).
+///
+/// It is the index the per-worker [`RuntimeMetrics`] methods take. When sysmon hands a stuck
+/// worker's queue to another thread, the index moves with the queue.
+///
+/// ```
+/// let rt = netpoll_runtime::runtime::Builder::new_multi_thread()
+///     .worker_threads(2)
+///     .build()
+///     .unwrap();
+/// assert_eq!(netpoll_runtime::runtime::worker_index(), None);
+/// let i = rt.block_on(async {
+///     netpoll_runtime::spawn(async { netpoll_runtime::runtime::worker_index() })
+///         .await
+///         .unwrap()
+/// });
+/// assert!(i.is_some_and(|i| i < 2));
+/// ```
+pub fn worker_index() -> Option<usize> {
+    context::current_worker_index()
+}
+
 /// Runs a blocking closure on the current runtime's blocking pool, like
 /// `tokio::task::spawn_blocking`. The pool grows on demand up to its cap (default 512 threads)
 /// and each thread retires after 10 s idle.

@@ -50,8 +50,18 @@ fn core_of(shared: &Shared, p: usize) -> &mut Core {
     unsafe { shared.slots[p].core.get() }
 }
 
-/// Runs P `p` on the current thread until the P is lost, the runtime shuts down, or `stop()`.
-pub(crate) fn run_p(shared: &Arc<Shared>, p: usize, stop: &dyn Fn() -> bool) -> Exit {
+/// When [`run_p`] asks its caller whether to stop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum StopCheck {
+    /// Before looking for the next task.
+    Busy,
+    /// Out of work (after draining the netpoller and timers without blocking), before sleeping.
+    Idle,
+}
+
+/// Runs P `p` on the current thread until the P is lost, the runtime shuts down, or
+/// `stop(..)` says so (asked before each task, and before each sleep).
+pub(crate) fn run_p(shared: &Arc<Shared>, p: usize, stop: &dyn Fn(StopCheck) -> bool) -> Exit {
     let slot = &shared.slots[p];
     let _worker = context::enter_worker(shared, p);
     *slot.thread.lock() = crate::sys::thread::current();
@@ -59,7 +69,7 @@ pub(crate) fn run_p(shared: &Arc<Shared>, p: usize, stop: &dyn Fn() -> bool) -> 
         if shared.is_shutdown() {
             return Exit::Shutdown;
         }
-        if stop() {
+        if stop(StopCheck::Busy) {
             return Exit::Stopped;
         }
         let task = {
@@ -76,7 +86,9 @@ pub(crate) fn run_p(shared: &Arc<Shared>, p: usize, stop: &dyn Fn() -> bool) -> 
             None => match find_work(shared, p, core_of(shared, p)) {
                 Some(t) => t,
                 None => {
-                    park(shared, p, stop);
+                    if park(shared, p, stop) {
+                        return Exit::Stopped;
+                    }
                     continue;
                 }
             },
@@ -259,18 +271,20 @@ fn steal_runnext(v: &super::Slot, local: &crossbeam_deque::Worker<Task>) -> Opti
 }
 
 /// Sleeps until notified, or until I/O or a timer makes a task ready (see `idle.rs`/`park.rs`).
-fn park(shared: &Shared, p: usize, stop: &dyn Fn() -> bool) {
+/// Returns true, without sleeping, if `stop(Idle)` says the caller wants the thread back.
+fn park(shared: &Shared, p: usize, stop: &dyn Fn(StopCheck) -> bool) -> bool {
     let slot = &shared.slots[p];
     let searching = std::mem::take(&mut core_of(shared, p).searching);
     shared.idle.transition_worker_to_parked(p, searching);
     // Re-check after publishing that we sleep (SeqCst fence in the transition): work pushed
     // before a notifier read the idle state is seen here.
-    if shared.has_work(p) || shared.is_shutdown() || stop() {
+    let stopped = stop(StopCheck::Idle);
+    if stopped || shared.has_work(p) || shared.is_shutdown() {
         if !shared.idle.unpark_worker_by_id(p) {
             // A notifier popped us concurrently: we count as searching.
             core_of(shared, p).searching = true;
         }
-        return;
+        return stopped;
     }
     WorkerMetrics::bump(&slot.metrics.parks, 1);
     if let Some(f) = &shared.config.hooks.park {
@@ -284,6 +298,7 @@ fn park(shared: &Shared, p: usize, stop: &dyn Fn() -> bool) {
         core_of(shared, p).searching = true;
     }
     place_overflow(shared, p, core_of(shared, p));
+    false
 }
 
 /// Starts and tracks the runtime's Ms: the workers, and the spares sysmon hands Ps to.
@@ -437,7 +452,7 @@ fn m_main(shared: Arc<Shared>, mut p: Option<usize>) {
     let _hooks = shared.config.hooks.thread_started();
     loop {
         if let Some(pi) = p {
-            if run_p(&shared, pi, &|| false) == Exit::Shutdown {
+            if run_p(&shared, pi, &|_| false) == Exit::Shutdown {
                 break;
             }
         }
@@ -478,6 +493,21 @@ pub(crate) fn block_on_current<F: std::future::Future>(shared: &Arc<Shared>, fut
     let waker = Waker::from(main.clone());
     let mut cx = Context::from_waker(&waker);
     let mut fut = std::pin::pin!(fut);
+    // The `block_on` future runs as P 0 too: `worker_index()` says 0 there, and what it
+    // spawns or wakes goes to the P's own queue.
+    let _worker = context::enter_worker(shared, 0);
+    let polls = &shared.slots[0].metrics.polls;
+    let polls_at_main = std::cell::Cell::new(polls.load(Relaxed));
+    // Once the main future is woken, the tasks still get up to `event_interval` polls (or
+    // until they run out of work, after a netpoller/timer pass) before it is polled again,
+    // as in tokio's current-thread scheduler: a `block_on` future that keeps yielding (or is
+    // woken by the tasks it waits for) cannot starve them.
+    let interval = u64::from(shared.config.event_interval);
+    let stop = |check: StopCheck| {
+        main.woken.load(SeqCst)
+            && (check == StopCheck::Idle
+                || polls.load(Relaxed).wrapping_sub(polls_at_main.get()) >= interval)
+    };
     loop {
         if main.woken.swap(false, SeqCst) {
             // The `block_on` future gets a budget per poll, as a task does, so that
@@ -488,8 +518,9 @@ pub(crate) fn block_on_current<F: std::future::Future>(shared: &Arc<Shared>, fut
             if let Poll::Ready(v) = polled {
                 return v;
             }
+            polls_at_main.set(polls.load(Relaxed));
         }
-        if run_p(shared, 0, &|| main.woken.load(SeqCst)) == Exit::Shutdown {
+        if run_p(shared, 0, &stop) == Exit::Shutdown {
             panic!("the netpoll runtime was shut down while `block_on` was running on it");
         }
     }
