@@ -2,11 +2,11 @@
 //! promises.
 mod support;
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use netpoll::runtime;
+use netpoll::runtime::{self, Builder};
 use netpoll::task;
 use support::{bounded, rt, rt_current};
 
@@ -76,4 +76,85 @@ fn worker_index_on_multi_thread_and_current_thread() {
         assert_eq!((main, in_task), (Some(0), Some(0)));
         assert_eq!(runtime::worker_index(), None, "after block_on");
     });
+}
+
+#[test]
+fn builder_name_is_the_handle_name() {
+    bounded(LIMIT, || {
+        let named = Builder::new_multi_thread()
+            .worker_threads(1)
+            .name("ingest")
+            .build()
+            .expect("runtime");
+        assert_eq!(named.handle().name(), Some("ingest"));
+        let inside = named.block_on(async {
+            netpoll::spawn(async { runtime::Handle::current().name().map(str::to_owned) })
+                .await
+                .expect("task")
+        });
+        assert_eq!(inside.as_deref(), Some("ingest"));
+        assert_eq!(rt_current().handle().name(), None);
+    });
+}
+
+#[test]
+fn tiny_io_event_limits_still_deliver_every_event() {
+    bounded(LIMIT, || {
+        // One event per wait, busy or not: every reader must still be woken.
+        let rt = Builder::new_multi_thread()
+            .worker_threads(2)
+            .max_io_events_per_tick(1)
+            .max_io_events_per_busy_tick(1)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let done = Arc::new(AtomicUsize::new(0));
+        let d = done.clone();
+        rt.block_on(async move {
+            // Busy tasks, so workers also take the busy-tick path.
+            let stop = Arc::new(AtomicBool::new(false));
+            let spinners: Vec<_> = (0..4)
+                .map(|_| {
+                    let stop = stop.clone();
+                    netpoll::spawn(async move {
+                        while !stop.load(Ordering::SeqCst) {
+                            task::yield_now().await;
+                        }
+                    })
+                })
+                .collect();
+            let mut writers = Vec::new();
+            let mut readers = Vec::new();
+            for _ in 0..16 {
+                let (a, b) = netpoll::net::UnixStream::pair().expect("pair");
+                let d = d.clone();
+                readers.push(netpoll::spawn(async move {
+                    let mut buf = [0u8; 1];
+                    let n = a.read(&mut buf).await.expect("read");
+                    assert_eq!((n, buf[0]), (1, 7));
+                    d.fetch_add(1, Ordering::SeqCst);
+                }));
+                writers.push(b);
+            }
+            // Let the readers reach EAGAIN and wait for their events.
+            netpoll::time::sleep(Duration::from_millis(20)).await;
+            for w in &writers {
+                w.write(&[7]).await.expect("write");
+            }
+            for r in readers {
+                r.await.expect("reader");
+            }
+            stop.store(true, Ordering::SeqCst);
+            for s in spinners {
+                s.await.expect("spinner");
+            }
+        });
+        assert_eq!(done.load(Ordering::SeqCst), 16);
+    });
+}
+
+#[test]
+#[should_panic(expected = "max_io_events_per_busy_tick must be non-zero")]
+fn zero_busy_tick_panics() {
+    Builder::new_multi_thread().max_io_events_per_busy_tick(0);
 }

@@ -15,8 +15,8 @@ use super::scheduled_io::ScheduledIo;
 use crate::loom::{Mutex, MutexGuard};
 use crate::sys::{Events, Selector};
 
-/// How many events one wait returns at most.
-const EVENTS_CAPACITY: usize = 1024;
+/// How many events one wait returns at most, by default (`Builder::max_io_events_per_tick`).
+pub(crate) const DEFAULT_EVENTS_PER_TICK: usize = 1024;
 
 struct Regs {
     slab: Slab<Arc<ScheduledIo>>,
@@ -37,13 +37,25 @@ pub(crate) struct Driver {
     selector: Selector,
     regs: Mutex<Regs>,
     poller: Mutex<Events>,
+    /// Events per wait (`Builder::max_io_events_per_tick`).
+    events_per_tick: usize,
+    /// Events per non-blocking wait of a worker that still has tasks
+    /// (`Builder::max_io_events_per_busy_tick`; defaults to `events_per_tick`).
+    events_per_busy_tick: usize,
     pub(crate) metrics: DriverMetrics,
 }
 
 pub(crate) type PollerGuard<'a> = MutexGuard<'a, Events>;
 
 impl Driver {
-    pub(crate) fn new() -> io::Result<Driver> {
+    /// A netpoller whose waits return at most `events_per_tick` events, or
+    /// `events_per_busy_tick` for a busy worker's non-blocking wait.
+    pub(crate) fn new(
+        events_per_tick: usize,
+        events_per_busy_tick: Option<usize>,
+    ) -> io::Result<Driver> {
+        let events_per_tick = events_per_tick.max(1);
+        let events_per_busy_tick = events_per_busy_tick.unwrap_or(events_per_tick).max(1);
         Ok(Driver {
             selector: Selector::new()?,
             regs: Mutex::new(Regs {
@@ -51,7 +63,11 @@ impl Driver {
                 next_gen: 1,
                 shutdown: false,
             }),
-            poller: Mutex::new(Events::with_capacity(EVENTS_CAPACITY)),
+            poller: Mutex::new(Events::with_capacity(
+                events_per_tick.max(events_per_busy_tick),
+            )),
+            events_per_tick,
+            events_per_busy_tick,
             metrics: DriverMetrics::default(),
         })
     }
@@ -116,14 +132,22 @@ impl Driver {
     }
 
     /// Waits up to `timeout` for events and applies them; the wakers to wake go to `wake`.
-    /// Returns how many events named a live registration.
+    /// `busy`: the caller is a worker that still has tasks to run (a non-blocking wait, taking
+    /// at most `events_per_busy_tick` events). Returns how many events named a live
+    /// registration.
     pub(crate) fn poll(
         &self,
         events: &mut PollerGuard<'_>,
         timeout: Option<Duration>,
+        busy: bool,
         wake: &mut Vec<Waker>,
     ) -> usize {
         self.metrics.polls.fetch_add(1, Relaxed);
+        events.set_limit(if busy {
+            self.events_per_busy_tick
+        } else {
+            self.events_per_tick
+        });
         if let Err(e) = self.selector.select(events, timeout) {
             // EBADF/EINVAL here mean a broken runtime; don't spin on it.
             debug_assert!(false, "netpoll: selector wait failed: {e}");
@@ -169,5 +193,66 @@ impl Driver {
             io.shutdown(&mut wake);
         }
         wake.into_iter().for_each(Waker::wake);
+    }
+}
+
+#[cfg(all(test, not(loom), not(miri)))]
+mod tests {
+    //! The event limits: a wait takes at most `events_per_tick` events (`events_per_busy_tick`
+    //! for a busy worker's), and what it leaves stays queued in the kernel for the next one.
+    use super::*;
+    use std::os::fd::AsRawFd;
+    use std::os::unix::net::UnixStream;
+
+    /// Polls without blocking until a wait returns nothing; the events each wait applied.
+    fn drain(driver: &Driver, busy: bool) -> Vec<usize> {
+        let mut counts = Vec::new();
+        let mut events = driver.try_poller().expect("nobody else polls");
+        loop {
+            let n = driver.poll(&mut events, Some(Duration::ZERO), busy, &mut Vec::new());
+            if n == 0 {
+                return counts;
+            }
+            counts.push(n);
+            assert!(counts.len() < 100, "the events never ran out: {counts:?}");
+        }
+    }
+
+    /// Three registered sockets, each with its initial writable edge pending.
+    fn three_ready(driver: &Driver) -> Vec<(UnixStream, UnixStream, Arc<ScheduledIo>)> {
+        (0..3)
+            .map(|_| {
+                let (a, b) = UnixStream::pair().expect("socketpair");
+                a.set_nonblocking(true).expect("nonblocking");
+                let io = driver.register(a.as_raw_fd()).expect("register");
+                (a, b, io)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_wait_takes_at_most_events_per_tick() {
+        let driver = Driver::new(1, None).expect("driver");
+        let socks = three_ready(&driver);
+        assert_eq!(drain(&driver, false), [1, 1, 1]);
+        for (a, _, io) in &socks {
+            driver.deregister(a.as_raw_fd(), io).expect("deregister");
+        }
+    }
+
+    #[test]
+    fn a_busy_wait_takes_at_most_events_per_busy_tick() {
+        let driver = Driver::new(8, Some(2)).expect("driver");
+        let socks = three_ready(&driver);
+        assert_eq!(drain(&driver, true), [2, 1]);
+        let socks2 = three_ready(&driver);
+        assert_eq!(
+            drain(&driver, false),
+            [3],
+            "an idle wait is not limited by it"
+        );
+        for (a, _, io) in socks.iter().chain(&socks2) {
+            driver.deregister(a.as_raw_fd(), io).expect("deregister");
+        }
     }
 }

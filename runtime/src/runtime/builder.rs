@@ -31,6 +31,9 @@ pub struct Builder {
     max_handoff_threads: Option<usize>,
     log_long_polls: bool,
     hooks: Hooks,
+    name: Option<String>,
+    io_events_per_tick: usize,
+    io_events_per_busy_tick: Option<usize>,
 }
 
 impl Builder {
@@ -50,6 +53,9 @@ impl Builder {
             max_handoff_threads: None,
             log_long_polls: true,
             hooks: Hooks::default(),
+            name: None,
+            io_events_per_tick: crate::io::driver::DEFAULT_EVENTS_PER_TICK,
+            io_events_per_busy_tick: None,
         }
     }
 
@@ -195,6 +201,50 @@ impl Builder {
         self
     }
 
+    /// Names the runtime; [`Handle::name`](super::Handle::name) returns it. The name is for
+    /// telling runtimes apart (in logs, in metrics exports); it does not name threads (see
+    /// [`thread_name`](Builder::thread_name)). Default: no name.
+    ///
+    /// ```
+    /// let rt = netpoll_runtime::runtime::Builder::new_current_thread()
+    ///     .name("ingest")
+    ///     .build()
+    ///     .unwrap();
+    /// assert_eq!(rt.handle().name(), Some("ingest"));
+    /// ```
+    pub fn name(&mut self, name: impl Into<String>) -> &mut Self {
+        self.name = Some(name.into());
+        self
+    }
+
+    /// The most readiness events one wait on the netpoller (one `epoll_wait`/`kevent`) takes
+    /// from the kernel (default 1024): the size of the netpoller's event buffer. Events beyond
+    /// it stay queued in the kernel for the next wait. `0` counts as 1.
+    pub fn max_io_events_per_tick(&mut self, capacity: usize) -> &mut Self {
+        self.io_events_per_tick = capacity.max(1);
+        self
+    }
+
+    /// The most readiness events a worker takes from the netpoller when it checks it while it
+    /// still has tasks to run (its periodic, non-blocking check every
+    /// [`event_interval`](Builder::event_interval) polls). Default: the same as
+    /// [`max_io_events_per_tick`](Builder::max_io_events_per_tick).
+    ///
+    /// A small value bounds how much new I/O work a loaded worker takes on per check, so the
+    /// tasks it already has keep making progress; the events it leaves stay queued in the
+    /// kernel (netpoll registers fds edge-triggered, and a ready fd stays on the kernel's ready
+    /// list until a wait returns it), for the next check or for an idle worker. Waits of idle
+    /// workers, of the worker blocked in the netpoller, and of sysmon are bounded by
+    /// `max_io_events_per_tick` only.
+    ///
+    /// # Panics
+    /// If `capacity` is 0.
+    pub fn max_io_events_per_busy_tick(&mut self, capacity: usize) -> &mut Self {
+        assert!(capacity > 0, "max_io_events_per_busy_tick must be non-zero");
+        self.io_events_per_busy_tick = Some(capacity);
+        self
+    }
+
     /// Kept for tokio compatibility: I/O and timers are always enabled.
     pub fn enable_all(&mut self) -> &mut Self {
         self
@@ -234,6 +284,9 @@ impl Builder {
             max_blocking_threads: self.max_blocking_threads,
             blocking_keep_alive: self.keep_alive,
             hooks: self.hooks.clone(),
+            name: self.name.clone(),
+            io_events_per_tick: self.io_events_per_tick,
+            io_events_per_busy_tick: self.io_events_per_busy_tick,
         };
         Runtime::start(Shared::new(config)?)
     }

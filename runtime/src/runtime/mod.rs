@@ -358,6 +358,11 @@ impl Handle {
         RuntimeMetrics::new(self.shared.clone())
     }
 
+    /// The name given with [`Builder::name`], if any.
+    pub fn name(&self) -> Option<&str> {
+        self.shared.config.name.as_deref()
+    }
+
     /// Which flavour the runtime is.
     ///
     /// ```

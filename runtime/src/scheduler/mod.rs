@@ -49,6 +49,12 @@ pub(crate) struct Config {
     pub(crate) max_blocking_threads: usize,
     pub(crate) blocking_keep_alive: Duration,
     pub(crate) hooks: Hooks,
+    /// `Builder::name`.
+    pub(crate) name: Option<String>,
+    /// `Builder::max_io_events_per_tick`.
+    pub(crate) io_events_per_tick: usize,
+    /// `Builder::max_io_events_per_busy_tick`.
+    pub(crate) io_events_per_busy_tick: Option<usize>,
 }
 
 /// A callback the user gave the builder (`on_thread_start`, ...).
@@ -195,7 +201,7 @@ impl Shared {
             slots,
             injector: Injector::new(),
             idle: Idle::new(n),
-            driver: Driver::new()?,
+            driver: Driver::new(config.io_events_per_tick, config.io_events_per_busy_tick)?,
             timers: TimerQueue::new(),
             owned: OwnedTasks::new(n),
             blocking: BlockingPool::new(&config),

@@ -55,7 +55,7 @@ impl Parker {
             }
             let mut wake: Vec<Waker> = Vec::new();
             let timeout = shared.timers.begin_park(Instant::now(), None);
-            shared.driver.poll(&mut events, timeout, &mut wake);
+            shared.driver.poll(&mut events, timeout, false, &mut wake);
             shared.timers.end_park();
             shared.timers.process(Instant::now(), &mut wake);
             shared.note_polled();

@@ -101,7 +101,7 @@ pub(crate) fn run(shared: Arc<Shared>) {
             if let Some(mut events) = shared.driver.try_poller() {
                 shared
                     .driver
-                    .poll(&mut events, Some(Duration::ZERO), &mut wake);
+                    .poll(&mut events, Some(Duration::ZERO), false, &mut wake);
                 shared.note_polled();
             }
             shared.timers.process(now, &mut wake);

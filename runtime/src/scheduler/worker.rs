@@ -77,7 +77,7 @@ pub(crate) fn run_p(shared: &Arc<Shared>, p: usize, stop: &dyn Fn(StopCheck) -> 
             core.tick = core.tick.wrapping_add(1);
             place_overflow(shared, p, core);
             if core.tick % shared.config.event_interval == 0 {
-                maintenance(shared, p, core);
+                maintenance(shared, p, core, true);
             }
             next_task(shared, p, core)
         };
@@ -190,13 +190,15 @@ fn steal_one(injector: &crossbeam_deque::Injector<Task>) -> Option<Task> {
 }
 
 /// Drains the netpoller without blocking (if nobody is blocked in it) and fires due timers;
-/// the tasks they wake land in this P (`runnext`, the rest in the queue).
-fn maintenance(shared: &Shared, p: usize, core: &mut Core) -> bool {
+/// the tasks they wake land in this P (`runnext`, the rest in the queue). `busy`: the P still
+/// has tasks to run (its periodic check), so the drain takes at most
+/// `max_io_events_per_busy_tick` events.
+fn maintenance(shared: &Shared, p: usize, core: &mut Core, busy: bool) -> bool {
     let mut wake: Vec<Waker> = Vec::new();
     if let Some(mut events) = shared.driver.try_poller() {
         shared
             .driver
-            .poll(&mut events, Some(Duration::ZERO), &mut wake);
+            .poll(&mut events, Some(Duration::ZERO), busy, &mut wake);
         shared.note_polled();
     }
     shared.timers.process(Instant::now(), &mut wake);
@@ -208,7 +210,7 @@ fn maintenance(shared: &Shared, p: usize, core: &mut Core) -> bool {
 
 /// Out of local work: netpoll(0), then steal (as a searcher, if allowed).
 fn find_work(shared: &Shared, p: usize, core: &mut Core) -> Option<Task> {
-    if maintenance(shared, p, core) {
+    if maintenance(shared, p, core, false) {
         if let Some(t) = shared.slots[p].runnext.take().or_else(|| core.local.pop()) {
             return Some(t);
         }

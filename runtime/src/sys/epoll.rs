@@ -61,7 +61,11 @@ impl Selector {
             Some(d) => d.as_nanos().div_ceil(1_000_000).min(i32::MAX as u128) as libc::c_int,
         };
         events.list.clear();
-        let cap = events.list.capacity().min(i32::MAX as usize) as libc::c_int;
+        let cap = events
+            .list
+            .capacity()
+            .min(events.limit)
+            .min(i32::MAX as usize) as libc::c_int;
         let n = match syscall!(epoll_wait(
             self.ep.as_raw_fd(),
             events.list.as_mut_ptr(),
@@ -110,13 +114,22 @@ impl Selector {
 /// A batch of readiness events filled by [`Selector::select`].
 pub(crate) struct Events {
     list: Vec<libc::epoll_event>,
+    /// At most this many events per `select` (at least 1, at most the capacity).
+    limit: usize,
 }
 
 impl Events {
     pub(crate) fn with_capacity(n: usize) -> Events {
         Events {
             list: Vec::with_capacity(n.max(1)),
+            limit: n.max(1),
         }
+    }
+
+    /// Makes the next `select`s return at most `n` events (at least 1, at most the capacity
+    /// given to `with_capacity`); the rest stay queued in the kernel for the next one.
+    pub(crate) fn set_limit(&mut self, n: usize) {
+        self.limit = n.max(1);
     }
 
     pub(crate) fn iter(&self) -> impl Iterator<Item = Event> + '_ {

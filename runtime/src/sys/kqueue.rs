@@ -143,7 +143,11 @@ impl Selector {
             .as_ref()
             .map_or(ptr::null(), |t| t as *const libc::timespec);
         events.list.clear();
-        let cap = events.list.capacity().min(libc::c_int::MAX as usize) as libc::c_int;
+        let cap = events
+            .list
+            .capacity()
+            .min(events.limit)
+            .min(libc::c_int::MAX as usize) as libc::c_int;
         let res = syscall!(kevent(
             self.kq.as_raw_fd(),
             ptr::null(),
@@ -182,6 +186,8 @@ impl Selector {
 pub(crate) struct Events {
     /// Raw kernel events; `udata` holds tokens, never real pointers.
     list: Vec<libc::kevent>,
+    /// At most this many events per `select` (at least 1, at most the capacity).
+    limit: usize,
 }
 
 // SAFETY: the only pointer in a `kevent` is `udata`, which this backend uses as an integer token
@@ -195,7 +201,14 @@ impl Events {
     pub(crate) fn with_capacity(n: usize) -> Events {
         Events {
             list: Vec::with_capacity(n.max(1)),
+            limit: n.max(1),
         }
+    }
+
+    /// Makes the next `select`s return at most `n` events (at least 1, at most the capacity
+    /// given to `with_capacity`); the rest stay queued in the kernel for the next one.
+    pub(crate) fn set_limit(&mut self, n: usize) {
+        self.limit = n.max(1);
     }
 
     /// The events of the last `select`, wake-ups already removed.

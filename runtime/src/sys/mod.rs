@@ -6,7 +6,7 @@
 //!   `deregister(fd)`, `select(&mut Events, Option<Duration>)` (an interrupted wait returns `Ok`
 //!   with no events) and `wake()` (interrupts a `select` from any thread; its event never reaches
 //!   the caller).
-//! - [`Events`] (`with_capacity`, `iter`) yielding [`Event`]s that say `token()`, `is_readable()`,
+//! - [`Events`] (`with_capacity`, `set_limit`, `iter`) yielding [`Event`]s that say `token()`, `is_readable()`,
 //!   `is_writable()`, `is_read_closed()`, `is_write_closed()`, `is_error()`.
 
 /// Turns a libc call's `-1` into `io::Error::last_os_error()`.
