@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use netpoll::runtime::{self, Builder};
 use netpoll::task;
-use support::{bounded, rt, rt_current};
+use support::{bounded, rt, rt_current, wait_until};
 
 const LIMIT: Duration = Duration::from_secs(20);
 
@@ -157,4 +157,73 @@ fn tiny_io_event_limits_still_deliver_every_event() {
 #[should_panic(expected = "max_io_events_per_busy_tick must be non-zero")]
 fn zero_busy_tick_panics() {
     Builder::new_multi_thread().max_io_events_per_busy_tick(0);
+}
+
+#[test]
+fn global_queue_depth_counts_tasks_spawned_from_outside() {
+    bounded(LIMIT, || {
+        let rt = rt_current();
+        let m = rt.metrics();
+        assert_eq!(m.global_queue_depth(), 0);
+        let hs: Vec<_> = (0..3).map(|i| rt.spawn(async move { i })).collect();
+        // Nobody runs the current-thread runtime outside block_on: they wait in the injector.
+        assert_eq!(m.global_queue_depth(), 3);
+        let sum = rt.block_on(async move {
+            let mut s = 0;
+            for h in hs {
+                s += h.await.expect("task");
+            }
+            s
+        });
+        assert_eq!(sum, 3);
+        assert_eq!(m.global_queue_depth(), 0);
+    });
+}
+
+#[test]
+fn park_unpark_count_and_busy_duration_move() {
+    bounded(LIMIT, || {
+        let rt = rt_current();
+        let m = rt.metrics();
+        assert_eq!(m.worker_park_unpark_count(0), 0);
+        assert_eq!(m.worker_total_busy_duration(0), Duration::ZERO);
+        rt.block_on(async {
+            // Sleeping parks the worker; a task blocking its poll keeps it busy.
+            netpoll::time::sleep(Duration::from_millis(5)).await;
+            netpoll::spawn(async { std::thread::sleep(Duration::from_millis(30)) })
+                .await
+                .expect("task");
+        });
+        let n = m.worker_park_unpark_count(0);
+        assert!(n >= 2, "parked and unparked at least once: {n}");
+        assert_eq!(n % 2, 0, "not parked after block_on returned: {n}");
+        let busy = m.worker_total_busy_duration(0);
+        assert!(busy >= Duration::from_millis(30), "{busy:?}");
+
+        // Multi-thread: an idle worker is parked, so its count becomes odd. (A long threshold:
+        // the 30 ms poll below is meant to block its worker, not to be handed off.)
+        let mt = Builder::new_multi_thread()
+            .worker_threads(2)
+            .long_poll_threshold(Duration::from_secs(5))
+            .build()
+            .expect("runtime");
+        mt.block_on(async { netpoll::spawn(async {}).await.expect("task") });
+        let mm = mt.metrics();
+        assert!(
+            wait_until(Duration::from_secs(10), || (0..2)
+                .any(|w| mm.worker_park_unpark_count(w) % 2 == 1)),
+            "an idle worker is parked"
+        );
+        let before = mm.worker_total_busy_duration(0) + mm.worker_total_busy_duration(1);
+        mt.block_on(async {
+            netpoll::spawn(async { std::thread::sleep(Duration::from_millis(30)) })
+                .await
+                .expect("task")
+        });
+        let after = mm.worker_total_busy_duration(0) + mm.worker_total_busy_duration(1);
+        assert!(
+            after >= before + Duration::from_millis(30),
+            "{before:?} -> {after:?}"
+        );
+    });
 }

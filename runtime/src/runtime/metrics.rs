@@ -1,5 +1,6 @@
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
+use std::time::Duration;
 
 use crate::scheduler::{LongPoll, Shared};
 
@@ -41,6 +42,24 @@ impl RuntimeMetrics {
     pub fn worker_park_count(&self, w: usize) -> u64 {
         self.shared.slots[w].metrics.parks.load(Relaxed)
     }
+    /// How many times worker `w` went to sleep plus how many times it woke, like tokio's:
+    /// it starts at 0 and is bumped once when the worker parks and once when it unparks, so
+    /// an odd value means the worker is asleep now.
+    ///
+    /// # Panics
+    /// If `w >= num_workers()`.
+    pub fn worker_park_unpark_count(&self, w: usize) -> u64 {
+        self.shared.slots[w].metrics.park_unparks.load(Relaxed)
+    }
+    /// How long worker `w` has been busy: the time a thread held it and it was not asleep
+    /// (polling tasks, the current-thread `block_on` future, draining the netpoller, looking
+    /// for work), summed since the runtime started. A span still going counts up to now.
+    ///
+    /// # Panics
+    /// If `w >= num_workers()`.
+    pub fn worker_total_busy_duration(&self, w: usize) -> Duration {
+        self.shared.slots[w].metrics.busy(self.shared.start)
+    }
     /// Tasks worker `w` ran straight from its LIFO slot.
     pub fn worker_lifo_hit_count(&self, w: usize) -> u64 {
         self.shared.slots[w].metrics.lifo_hits.load(Relaxed)
@@ -55,6 +74,11 @@ impl RuntimeMetrics {
     }
     /// Tasks waiting in the global injector now.
     pub fn injection_queue_depth(&self) -> usize {
+        self.shared.injector.len()
+    }
+    /// Tasks waiting in the global queue (the injector) now, like tokio's: tasks spawned or
+    /// woken from outside the runtime's workers wait there until a worker takes them.
+    pub fn global_queue_depth(&self) -> usize {
         self.shared.injector.len()
     }
     /// Tasks waiting in worker `w`'s local queue now.

@@ -99,12 +99,79 @@ pub(crate) struct WorkerMetrics {
     pub(crate) parks: AtomicU64,
     pub(crate) lifo_hits: AtomicU64,
     pub(crate) local_schedules: AtomicU64,
+    /// Bumped when the worker goes to sleep and again when it wakes: odd while asleep.
+    pub(crate) park_unparks: AtomicU64,
+    /// Busy time of the spans that have ended, in ns.
+    pub(crate) busy_ns: AtomicU64,
+    /// Start of the current busy span (ns since `Shared::start`, plus 1), or 0 when the P is
+    /// asleep or held by no thread.
+    pub(crate) busy_since: AtomicU64,
 }
 
 impl WorkerMetrics {
     /// Increments a counter that only this worker writes (no RMW needed).
     pub(crate) fn bump(c: &AtomicU64, n: u64) {
         c.store(c.load(Relaxed).wrapping_add(n), Relaxed);
+    }
+
+    /// The P starts working (a thread took it, or it woke up). A span still open (the P was
+    /// handed to this thread while its old thread was stuck in a poll) ends here.
+    pub(crate) fn busy_begin(&self, start: Instant) {
+        let now = start.elapsed().as_nanos() as u64 + 1;
+        let since = self.busy_since.swap(now, Relaxed);
+        if since != 0 {
+            self.busy_ns.fetch_add(now.saturating_sub(since), Relaxed);
+        }
+    }
+
+    /// The P stops working (it goes to sleep, or its thread lets it go).
+    pub(crate) fn busy_end(&self, start: Instant) {
+        let now = start.elapsed().as_nanos() as u64 + 1;
+        let since = self.busy_since.swap(0, Relaxed);
+        if since != 0 {
+            self.busy_ns.fetch_add(now.saturating_sub(since), Relaxed);
+        }
+    }
+
+    /// Busy time so far, the open span included.
+    pub(crate) fn busy(&self, start: Instant) -> Duration {
+        let done = self.busy_ns.load(Relaxed);
+        let since = self.busy_since.load(Relaxed);
+        let open = if since == 0 {
+            0
+        } else {
+            (start.elapsed().as_nanos() as u64 + 1).saturating_sub(since)
+        };
+        Duration::from_nanos(done.saturating_add(open))
+    }
+}
+
+/// Counts P `p` busy while it lives (a thread runs the P).
+pub(crate) struct BusyGuard<'a> {
+    shared: &'a Shared,
+    p: usize,
+    /// False once the P was lost to a hand-off: its new thread owns the span.
+    pub(crate) end: bool,
+}
+
+impl<'a> BusyGuard<'a> {
+    pub(crate) fn new(shared: &'a Shared, p: usize) -> BusyGuard<'a> {
+        shared.slots[p].metrics.busy_begin(shared.start);
+        BusyGuard {
+            shared,
+            p,
+            end: true,
+        }
+    }
+}
+
+impl Drop for BusyGuard<'_> {
+    fn drop(&mut self) {
+        if self.end {
+            self.shared.slots[self.p]
+                .metrics
+                .busy_end(self.shared.start);
+        }
     }
 }
 

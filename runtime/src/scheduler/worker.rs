@@ -289,6 +289,8 @@ fn park(shared: &Shared, p: usize, stop: &dyn Fn(StopCheck) -> bool) -> bool {
         return stopped;
     }
     WorkerMetrics::bump(&slot.metrics.parks, 1);
+    WorkerMetrics::bump(&slot.metrics.park_unparks, 1);
+    slot.metrics.busy_end(shared.start);
     if let Some(f) = &shared.config.hooks.park {
         f();
     }
@@ -296,6 +298,8 @@ fn park(shared: &Shared, p: usize, stop: &dyn Fn(StopCheck) -> bool) -> bool {
     if let Some(f) = &shared.config.hooks.unpark {
         f();
     }
+    slot.metrics.busy_begin(shared.start);
+    WorkerMetrics::bump(&slot.metrics.park_unparks, 1);
     if !shared.idle.unpark_worker_by_id(p) {
         core_of(shared, p).searching = true;
     }
@@ -454,7 +458,11 @@ fn m_main(shared: Arc<Shared>, mut p: Option<usize>) {
     let _hooks = shared.config.hooks.thread_started();
     loop {
         if let Some(pi) = p {
-            if run_p(&shared, pi, &|_| false) == Exit::Shutdown {
+            let mut busy = super::BusyGuard::new(&shared, pi);
+            let exit = run_p(&shared, pi, &|_| false);
+            busy.end = exit != Exit::Lost;
+            drop(busy);
+            if exit == Exit::Shutdown {
                 break;
             }
         }
@@ -498,6 +506,7 @@ pub(crate) fn block_on_current<F: std::future::Future>(shared: &Arc<Shared>, fut
     // The `block_on` future runs as P 0 too: `worker_index()` says 0 there, and what it
     // spawns or wakes goes to the P's own queue.
     let _worker = context::enter_worker(shared, 0);
+    let _busy = super::BusyGuard::new(shared, 0);
     let polls = &shared.slots[0].metrics.polls;
     let polls_at_main = std::cell::Cell::new(polls.load(Relaxed));
     // Once the main future is woken, the tasks still get up to `event_interval` polls (or
