@@ -79,6 +79,49 @@ fn worker_index_on_multi_thread_and_current_thread() {
 }
 
 #[test]
+fn is_rt_shutdown_err_recognises_the_error_of_a_dead_runtime() {
+    bounded(LIMIT, || {
+        let rt = rt_current();
+        let handle = rt.handle().clone();
+        let (a, _b) = {
+            let _g = rt.enter();
+            netpoll::net::UnixStream::pair().expect("socket pair")
+        };
+        drop(rt);
+        // I/O on a socket whose runtime is gone.
+        let other = rt_current();
+        let err = other
+            .block_on(async {
+                let mut buf = [0u8; 4];
+                a.read(&mut buf).await
+            })
+            .expect_err("read on a socket of a shut-down runtime");
+        assert!(runtime::is_rt_shutdown_err(&err), "{err:?}");
+        // Registering with a runtime that is gone.
+        let err = {
+            let _g = handle.enter();
+            netpoll::net::UnixStream::pair().expect_err("registration after shutdown")
+        };
+        assert!(runtime::is_rt_shutdown_err(&err), "{err:?}");
+        // Other errors are not.
+        assert!(!runtime::is_rt_shutdown_err(&std::io::Error::other(
+            "runtime shut down"
+        )));
+        assert!(!runtime::is_rt_shutdown_err(&std::io::Error::from(
+            std::io::ErrorKind::BrokenPipe
+        )));
+        assert!(!runtime::is_rt_shutdown_err(
+            &std::io::Error::from_raw_os_error(libc_ebadf())
+        ));
+    });
+}
+
+/// EBADF's number (9 on every platform netpoll supports).
+fn libc_ebadf() -> i32 {
+    9
+}
+
+#[test]
 fn builder_name_is_the_handle_name() {
     bounded(LIMIT, || {
         let named = Builder::new_multi_thread()

@@ -77,7 +77,7 @@ impl Driver {
         let io = {
             let mut regs = self.regs.lock();
             if regs.shutdown {
-                return Err(io::Error::other("the netpoll runtime is shutting down"));
+                return Err(crate::runtime::shutdown_error());
             }
             let gen = regs.next_gen;
             regs.next_gen = regs.next_gen.wrapping_add(1).max(1);
@@ -118,7 +118,7 @@ impl Driver {
                 regs.slab.remove(index);
             }
         }
-        io.shutdown(wake);
+        io.shutdown(false, wake);
     }
 
     /// Number of live registrations.
@@ -190,7 +190,7 @@ impl Driver {
             regs.slab.drain().collect()
         };
         for io in &all {
-            io.shutdown(&mut wake);
+            io.shutdown(true, &mut wake);
         }
         wake.into_iter().for_each(Waker::wake);
     }

@@ -365,7 +365,7 @@ impl Registration {
         for _ in 0..32 {
             let seen = self.io.snapshot(direction);
             if self.io.is_shutdown() {
-                return Poll::Ready(Err(io::Error::other("netpoll registration is gone")));
+                return Poll::Ready(Err(self.io.gone_error()));
             }
             match f() {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {

@@ -19,7 +19,7 @@
 //! | event      | the thread that drained the poller (a worker, or sysmon) | `tick += 1`, set `READY` (and `CLOSED` on hang-up), then take and wake every waker of that direction |
 //! | `poll_ready` | a task | if `READY\|CLOSED`: return a [`ReadyEvent`] carrying the tick. Else store the waker, re-load, and return `Pending` only if still not ready |
 //! | `clear_readiness(ev)` | a task whose I/O call got `EAGAIN` | clear `READY` only if the tick is still `ev.tick`: an event that arrived after the task looked is kept |
-//! | shutdown   | deregistration, runtime shutdown | set `shutdown`, wake everyone; every later `poll_ready` fails |
+//! | shutdown   | deregistration, runtime shutdown | set `shutdown` (saying which of the two), wake everyone; every later `poll_ready` fails (after a runtime shutdown with the error `runtime::is_rt_shutdown_err` recognises) |
 //!
 //! ## Why no wake-up is lost
 //! The event stores the new state *before* it locks the waiters, and a task stores its waker
@@ -37,7 +37,7 @@ use std::task::{Context, Poll, Waker};
 
 use slab::Slab;
 
-use crate::loom::{AtomicBool, AtomicU64, Mutex, Ordering::*};
+use crate::loom::{AtomicBool, AtomicU64, AtomicU8, Mutex, Ordering::*};
 use crate::sys::Event;
 
 const READY: u64 = 1;
@@ -102,12 +102,17 @@ pub(crate) struct ScheduledIo {
     /// `Deadlines` (see its protocol in `registration.rs`); here, beside the readiness the I/O
     /// path loads anyway, so checking it costs no extra cache miss.
     deadline_expired: [AtomicBool; 2],
-    shutdown: AtomicBool,
+    /// `LIVE`, `DEREGISTERED` or `RUNTIME_SHUT_DOWN`.
+    shutdown: AtomicU8,
     waiters: Mutex<Waiters>,
 }
 
+const LIVE: u8 = 0;
+const DEREGISTERED: u8 = 1;
+const RUNTIME_SHUT_DOWN: u8 = 2;
+
 fn gone() -> io::Error {
-    io::Error::other("the fd's netpoll registration is gone (deregistered or runtime shut down)")
+    io::Error::other("the fd's netpoll registration is gone (it was deregistered)")
 }
 
 impl ScheduledIo {
@@ -118,7 +123,7 @@ impl ScheduledIo {
             token,
             readiness: [AtomicU64::new(READY), AtomicU64::new(READY)],
             deadline_expired: [AtomicBool::new(false), AtomicBool::new(false)],
-            shutdown: AtomicBool::new(false),
+            shutdown: AtomicU8::new(LIVE),
             waiters: Mutex::new(Waiters::default()),
         }
     }
@@ -198,18 +203,34 @@ impl ScheduledIo {
     }
 
     /// Marks the record dead and wakes every waiter, so their next poll fails.
-    pub(crate) fn shutdown(&self, wake: &mut Vec<Waker>) {
-        self.shutdown.store(true, SeqCst);
+    /// `by_runtime`: the runtime is shutting down (else the fd was deregistered).
+    pub(crate) fn shutdown(&self, by_runtime: bool, wake: &mut Vec<Waker>) {
+        let why = if by_runtime {
+            RUNTIME_SHUT_DOWN
+        } else {
+            DEREGISTERED
+        };
+        self.shutdown.store(why, SeqCst);
         self.take_wakers([true, true], wake);
     }
 
     pub(crate) fn is_shutdown(&self) -> bool {
-        self.shutdown.load(Acquire)
+        self.shutdown.load(Acquire) != LIVE
+    }
+
+    /// The error I/O on a dead record fails with: after a runtime shutdown, the one
+    /// `runtime::is_rt_shutdown_err` recognises.
+    pub(crate) fn gone_error(&self) -> io::Error {
+        if self.shutdown.load(Acquire) == RUNTIME_SHUT_DOWN {
+            crate::runtime::shutdown_error()
+        } else {
+            gone()
+        }
     }
 
     fn ready_now(&self, direction: Direction) -> Option<io::Result<ReadyEvent>> {
         if self.is_shutdown() {
-            return Some(Err(gone()));
+            return Some(Err(self.gone_error()));
         }
         let ev = self.snapshot(direction);
         (ev.ready || ev.closed).then_some(Ok(ev))

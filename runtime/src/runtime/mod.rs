@@ -384,6 +384,39 @@ impl Handle {
     }
 }
 
+/// The payload of the `io::Error` netpoll's I/O fails with once its runtime has shut down
+/// (see [`is_rt_shutdown_err`]).
+#[derive(Debug)]
+struct RuntimeShutDown;
+
+impl fmt::Display for RuntimeShutDown {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("the netpoll runtime this I/O resource belongs to has shut down")
+    }
+}
+
+impl std::error::Error for RuntimeShutDown {}
+
+/// The error of I/O on (or registration with) a runtime that has shut down.
+pub(crate) fn shutdown_error() -> io::Error {
+    io::Error::other(RuntimeShutDown)
+}
+
+/// True if `err` is the error netpoll's I/O returns because its runtime has shut down (or is
+/// shutting down), like `tokio::runtime::is_rt_shutdown_err`: a socket or `AsyncFd` used
+/// after its runtime was dropped, or one created with the handle of a runtime that is gone.
+/// False for every other error, including OS errors and errors of the same kind.
+///
+/// ```
+/// use netpoll_runtime::runtime::is_rt_shutdown_err;
+///
+/// let other = std::io::Error::other("something else");
+/// assert!(!is_rt_shutdown_err(&other));
+/// ```
+pub fn is_rt_shutdown_err(err: &io::Error) -> bool {
+    err.get_ref().is_some_and(|e| e.is::<RuntimeShutDown>())
+}
+
 /// The flavour of a runtime, like `tokio::runtime::RuntimeFlavor`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]

@@ -17,7 +17,5 @@ pub use unix::{signal, Signal, SignalKind};
 /// ```
 pub async fn ctrl_c() -> io::Result<()> {
     let mut s = signal(SignalKind::interrupt())?;
-    s.recv()
-        .await
-        .ok_or_else(|| io::Error::other("runtime shut down"))
+    s.recv().await.ok_or_else(crate::runtime::shutdown_error)
 }
