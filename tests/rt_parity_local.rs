@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use netpoll::runtime::{self, Builder};
-use netpoll::task;
+use netpoll::task::{self, LocalSet};
 use support::{bounded, rt, rt_current, wait_until};
 
 const LIMIT: Duration = Duration::from_secs(20);
@@ -268,5 +268,31 @@ fn park_unpark_count_and_busy_duration_move() {
             after >= before + Duration::from_millis(30),
             "{before:?} -> {after:?}"
         );
+    });
+}
+
+#[test]
+fn local_set_ids_are_unique_and_stable() {
+    let a = LocalSet::new();
+    let b = LocalSet::new();
+    assert_ne!(a.id(), b.id());
+    assert_eq!(a.id(), a.id());
+    let rt = rt_current();
+    assert_ne!(
+        a.id(),
+        rt.handle().id(),
+        "sets and runtimes share one id space"
+    );
+    assert_ne!(rt.handle().id(), rt_current().handle().id());
+}
+
+#[test]
+fn unconstrained_takes_any_value() {
+    // tokio's `unconstrained` has no `Future` bound; the wrapper is a future only if the
+    // inner value is one.
+    let _u: task::coop::Unconstrained<u8> = task::coop::unconstrained(5u8);
+    let _v: task::Unconstrained<&str> = task::unconstrained("not a future");
+    bounded(LIMIT, || {
+        assert_eq!(rt_current().block_on(task::unconstrained(async { 9 })), 9);
     });
 }

@@ -378,9 +378,9 @@ impl Handle {
         }
     }
 
-    /// An id of the runtime, unique among the runtimes alive in this process.
+    /// An id of the runtime, unique among the runtimes (and `LocalSet`s) of this process.
     pub fn id(&self) -> Id {
-        Id(Arc::as_ptr(&self.shared) as usize as u64)
+        self.shared.id
     }
 }
 
@@ -427,9 +427,19 @@ pub enum RuntimeFlavor {
     MultiThread,
 }
 
-/// A runtime's id ([`Handle::id`]): unique among the runtimes alive at the same time.
+/// A runtime's id ([`Handle::id`], [`LocalSet::id`](crate::task::LocalSet::id)): runtimes
+/// and `LocalSet`s draw from one process-wide counter, so no two of them ever share an id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Id(u64);
+
+impl Id {
+    /// A fresh id.
+    pub(crate) fn next() -> Id {
+        // Plain std: a counter that carries no protocol (see `loom.rs`).
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+        Id(NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
+    }
+}
 
 impl fmt::Display for Id {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

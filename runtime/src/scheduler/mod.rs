@@ -239,6 +239,8 @@ pub(crate) struct Shared {
     pub(crate) threads: worker::Threads,
     pub(crate) sysmon: sysmon::SysmonShared,
     pub(crate) metrics: SharedMetrics,
+    /// `Handle::id`.
+    pub(crate) id: crate::runtime::Id,
 }
 
 impl Shared {
@@ -279,6 +281,7 @@ impl Shared {
             start: Instant::now(),
             last_poll: AtomicU64::new(0),
             metrics: SharedMetrics::default(),
+            id: crate::runtime::Id::next(),
         }))
     }
 

@@ -131,7 +131,7 @@ pub async fn consume_budget() {
 /// assert_eq!(n, 5);
 /// # });
 /// ```
-pub fn unconstrained<F: Future>(inner: F) -> Unconstrained<F> {
+pub fn unconstrained<F>(inner: F) -> Unconstrained<F> {
     Unconstrained { inner }
 }
 

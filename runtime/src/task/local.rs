@@ -74,6 +74,8 @@ type TaskSlot = Option<Pin<Box<dyn LocalTask>>>;
 struct LocalContext {
     tasks: RefCell<Slab<TaskSlot>>,
     shared: Arc<Shared>,
+    /// `LocalSet::id`.
+    id: crate::runtime::Id,
 }
 
 struct Shared {
@@ -162,9 +164,23 @@ impl LocalSet {
                         waiter: None,
                     }),
                 }),
+                id: crate::runtime::Id::next(),
             }),
             _not_send: PhantomData,
         }
+    }
+
+    /// The set's id, like tokio's `LocalSet::id`: a [`runtime::Id`](crate::runtime::Id)
+    /// that no other `LocalSet` (nor any runtime) of this process has.
+    ///
+    /// ```
+    /// use netpoll_runtime::task::LocalSet;
+    /// let (a, b) = (LocalSet::new(), LocalSet::new());
+    /// assert_ne!(a.id(), b.id());
+    /// assert_eq!(a.id(), a.id());
+    /// ```
+    pub fn id(&self) -> crate::runtime::Id {
+        self.ctx.id
     }
 
     /// Makes this the current set, so [`spawn_local`] outside `run_until` adds tasks to it;
