@@ -1,12 +1,15 @@
-//! tokio parity, `runtime` and `task`: each item checked against what tokio's documentation
-//! promises.
+//! tokio parity, `runtime` and `task`: `LocalRuntime`, `worker_index`, `is_rt_shutdown_err`,
+//! `Builder::name`, the netpoller's event limits, the newer worker metrics and `LocalSet::id`,
+//! each checked against what tokio's documentation promises.
 mod support;
 
+use std::cell::Cell;
+use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use netpoll::runtime::{self, Builder};
+use netpoll::runtime::{self, Builder, LocalOptions, LocalRuntime};
 use netpoll::task::{self, LocalSet};
 use support::{bounded, rt, rt_current, wait_until};
 
@@ -28,6 +31,159 @@ fn current_thread_block_on_yield_loop_lets_spawned_tasks_run() {
             }
         });
     });
+}
+
+#[test]
+fn local_runtime_block_on_yield_loop_lets_local_tasks_run() {
+    bounded(Duration::from_secs(10), || {
+        let rt = LocalRuntime::new().expect("local runtime");
+        rt.block_on(async {
+            let flag = Rc::new(Cell::new(false));
+            let f = flag.clone();
+            task::spawn_local(async move { f.set(true) });
+            while !flag.get() {
+                task::yield_now().await;
+            }
+        });
+    });
+}
+
+#[test]
+fn local_runtime_runs_not_send_futures_without_a_local_set() {
+    bounded(LIMIT, || {
+        let rt = LocalRuntime::new().expect("local runtime");
+        let counter = Rc::new(Cell::new(0u32));
+        // Spawned before `block_on`: runs once it is driven.
+        let c = counter.clone();
+        let early = rt.spawn_local(async move {
+            c.set(c.get() + 1);
+            c.get()
+        });
+        let c = counter.clone();
+        let total = rt.block_on(async move {
+            assert_eq!(early.await.expect("early task"), 1);
+            // From the block_on future, and from inside a local task.
+            let c2 = c.clone();
+            let outer = task::spawn_local(async move {
+                let c3 = c2.clone();
+                let inner = task::spawn_local(async move {
+                    task::yield_now().await;
+                    c3.set(c3.get() + 10);
+                    Rc::new(c3.get()) // a !Send output
+                });
+                let got = inner.await.expect("inner task");
+                c2.set(c2.get() + 100);
+                *got
+            });
+            assert_eq!(outer.await.expect("outer task"), 11);
+            c.get()
+        });
+        assert_eq!(total, 111);
+        assert_eq!(counter.get(), 111);
+    });
+}
+
+#[test]
+fn local_runtime_handle_spawns_from_another_thread() {
+    bounded(LIMIT, || {
+        let rt = LocalRuntime::new().expect("local runtime");
+        let handle = rt.handle().clone();
+        let out = rt.block_on(async move {
+            let (tx, rx) = std::sync::mpsc::channel();
+            let t = std::thread::spawn(move || {
+                // A Send task, from a thread that is not the runtime's; inside it,
+                // spawn_local still works (it runs on the runtime's thread).
+                let jh = handle.spawn(async {
+                    let local = task::spawn_local(async {
+                        let not_send = Rc::new(5);
+                        task::yield_now().await;
+                        *not_send
+                    });
+                    local.await.expect("local task from a Send task") + 1
+                });
+                let _ = tx.send(jh);
+            });
+            let jh = loop {
+                match rx.try_recv() {
+                    Ok(jh) => break jh,
+                    Err(std::sync::mpsc::TryRecvError::Empty) => {
+                        netpoll::time::sleep(Duration::from_millis(1)).await
+                    }
+                    Err(e) => panic!("spawner thread failed: {e}"),
+                }
+            };
+            let _ = t.join();
+            jh.await.expect("task spawned from another thread")
+        });
+        assert_eq!(out, 6);
+    });
+}
+
+#[test]
+fn local_runtime_enter_lets_spawn_local_queue_tasks() {
+    bounded(LIMIT, || {
+        let rt = LocalRuntime::new().expect("local runtime");
+        let jh = {
+            let _guard = rt.enter();
+            assert!(runtime::Handle::try_current().is_ok());
+            let v = Rc::new(3);
+            task::spawn_local(async move { *v * 2 })
+        };
+        assert!(runtime::Handle::try_current().is_err(), "guard restored");
+        assert_eq!(rt.block_on(jh).expect("queued local task"), 6);
+    });
+}
+
+#[test]
+fn local_runtime_spawn_blocking_metrics_and_shutdown_timeout() {
+    bounded(LIMIT, || {
+        let rt = LocalRuntime::new().expect("local runtime");
+        assert_eq!(rt.metrics().num_workers(), 1);
+        let v = rt.block_on(rt.spawn_blocking(|| 40 + 2));
+        assert_eq!(v.expect("blocking task"), 42);
+
+        // A local task that never finishes is dropped at shutdown.
+        struct SetOnDrop(Rc<Cell<bool>>);
+        impl Drop for SetOnDrop {
+            fn drop(&mut self) {
+                self.0.set(true);
+            }
+        }
+        let dropped = Rc::new(Cell::new(false));
+        let guard = SetOnDrop(dropped.clone());
+        let _pending = rt.spawn_local(async move {
+            let _g = guard;
+            std::future::pending::<()>().await
+        });
+        rt.block_on(task::yield_now());
+        // A blocking closure still running is left behind: shutdown_timeout returns.
+        let (tx, rx) = std::sync::mpsc::channel::<()>();
+        let _blocking = rt.spawn_blocking(move || rx.recv_timeout(Duration::from_secs(10)));
+        rt.shutdown_timeout(Duration::from_millis(10));
+        assert!(dropped.get(), "the pending local task was dropped");
+        drop(tx);
+    });
+}
+
+#[test]
+fn local_runtime_shutdown_background_and_drop() {
+    bounded(LIMIT, || {
+        let rt = Builder::new_current_thread()
+            .enable_all()
+            .build_local(LocalOptions::default())
+            .expect("local runtime");
+        assert_eq!(rt.block_on(async { 1 }), 1);
+        rt.shutdown_background();
+        let rt = LocalRuntime::new().expect("local runtime");
+        let _never = rt.spawn_local(std::future::pending::<()>());
+        drop(rt);
+    });
+}
+
+#[test]
+#[should_panic(expected = "current_thread")]
+fn build_local_on_a_multi_thread_builder_panics() {
+    let _ = Builder::new_multi_thread().build_local(LocalOptions::default());
 }
 
 #[test]
@@ -137,6 +293,11 @@ fn builder_name_is_the_handle_name() {
         });
         assert_eq!(inside.as_deref(), Some("ingest"));
         assert_eq!(rt_current().handle().name(), None);
+        let local = Builder::new_current_thread()
+            .name(String::from("local"))
+            .build_local(LocalOptions::default())
+            .expect("local runtime");
+        assert_eq!(local.handle().name(), Some("local"));
     });
 }
 

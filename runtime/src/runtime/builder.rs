@@ -292,6 +292,33 @@ impl Builder {
     }
 }
 
+impl Builder {
+    /// Builds a [`LocalRuntime`](super::LocalRuntime): a current-thread runtime that also runs
+    /// `!Send` tasks, like tokio's `Builder::build_local`.
+    ///
+    /// ```
+    /// use netpoll_runtime::runtime::{Builder, LocalOptions};
+    /// let rt = Builder::new_current_thread()
+    ///     .enable_all()
+    ///     .build_local(LocalOptions::default())
+    ///     .unwrap();
+    /// let n = std::rc::Rc::new(5);
+    /// assert_eq!(rt.block_on(async { *n }), 5);
+    /// ```
+    ///
+    /// # Panics
+    /// If the builder is not a [`new_current_thread`](Builder::new_current_thread) one: a
+    /// local runtime has one thread.
+    pub fn build_local(&mut self, options: super::LocalOptions) -> io::Result<super::LocalRuntime> {
+        assert!(
+            self.current_thread,
+            "build_local: only a current_thread builder can build a LocalRuntime"
+        );
+        let _ = options;
+        Ok(super::LocalRuntime::from_runtime(self.build()?))
+    }
+}
+
 /// `NETPOLL_WORKERS`, or the number of cores.
 fn default_workers() -> io::Result<usize> {
     match std::env::var("NETPOLL_WORKERS") {

@@ -3,6 +3,7 @@
 
 mod builder;
 pub(crate) mod context;
+mod local_runtime;
 mod metrics;
 
 use std::fmt;
@@ -15,6 +16,7 @@ use std::time::{Duration, Instant};
 
 pub use crate::scheduler::LongPoll;
 pub use builder::Builder;
+pub use local_runtime::{LocalOptions, LocalRuntime};
 
 pub use metrics::RuntimeMetrics;
 
@@ -349,6 +351,7 @@ impl Handle {
     pub fn enter(&self) -> EnterGuard<'_> {
         EnterGuard {
             _guard: context::enter_handle(self),
+            _local: None,
             _lifetime: std::marker::PhantomData,
         }
     }
@@ -456,6 +459,8 @@ impl fmt::Debug for Handle {
 /// Returned by [`Handle::enter`]; restores the previous context on drop.
 #[must_use = "the runtime is current only while the guard lives"]
 pub struct EnterGuard<'a> {
+    /// [`LocalRuntime::enter`]: its task set is current too (restored first).
+    _local: Option<crate::task::LocalEnterGuard>,
     _guard: context::SetGuard,
     _lifetime: std::marker::PhantomData<&'a Handle>,
 }

@@ -123,20 +123,21 @@ impl Drop for Enter {
     }
 }
 
-/// Spawns a `!Send` future onto the [`LocalSet`] being driven on this thread, like
+/// Spawns a `!Send` future onto the [`LocalSet`] being driven on this thread, or onto the
+/// [`LocalRuntime`](crate::runtime::LocalRuntime) whose `block_on` runs on it, like
 /// `tokio::task::spawn_local`.
 ///
 /// # Panics
-/// Outside a `LocalSet` (no `run_until`/`block_on` of one on this thread, no
-/// [`LocalSet::enter`] guard).
+/// Outside a `LocalSet` or `LocalRuntime` (no `run_until`/`block_on` of one on this thread, no
+/// [`LocalSet::enter`] or `LocalRuntime::enter` guard).
 pub fn spawn_local<F>(future: F) -> JoinHandle<F::Output>
 where
     F: Future + 'static,
     F::Output: 'static,
 {
-    let ctx = CURRENT
-        .with(|c| c.borrow().clone())
-        .expect("`spawn_local` called from outside of a `task::LocalSet`");
+    let ctx = CURRENT.with(|c| c.borrow().clone()).expect(
+        "`spawn_local` called from outside of a `task::LocalSet` or `runtime::LocalRuntime`",
+    );
     ctx.spawn(future)
 }
 
