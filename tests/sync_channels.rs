@@ -431,3 +431,254 @@ fn mpsc_stress_mixed_senders_keep_order_and_capacity() {
         })
     });
 }
+
+// ---------------------------------------------------------------------------------------------
+// oneshot
+
+use netpoll::sync::{broadcast, oneshot, watch};
+
+#[test]
+fn oneshot_is_empty_and_is_terminated_track_the_value_and_the_receiver() {
+    run(|| async {
+        let (tx, mut rx) = oneshot::channel::<u32>();
+        assert!(rx.is_empty() && !rx.is_terminated());
+        tx.send(3).unwrap();
+        assert!(!rx.is_empty(), "a value waits");
+        assert!(!rx.is_terminated());
+        assert_eq!((&mut rx).await, Ok(3));
+        assert!(rx.is_terminated() && rx.is_empty());
+        assert_eq!(rx.try_recv(), Err(oneshot::error::TryRecvError::Closed));
+
+        // A dropped sender: the error terminates the receiver too.
+        let (tx, mut rx) = oneshot::channel::<u32>();
+        drop(tx);
+        assert!(rx.is_empty() && !rx.is_terminated());
+        assert!((&mut rx).await.is_err());
+        assert!(rx.is_terminated());
+
+        // try_recv terminates on a value.
+        let (tx, mut rx) = oneshot::channel::<u32>();
+        tx.send(1).unwrap();
+        assert_eq!(rx.try_recv(), Ok(1));
+        assert!(rx.is_terminated());
+    });
+}
+
+#[test]
+fn oneshot_close_keeps_a_sent_value_and_fails_later_sends() {
+    run(|| async {
+        let (tx, mut rx) = oneshot::channel::<u32>();
+        tx.send(8).unwrap();
+        rx.close();
+        assert_eq!(rx.try_recv(), Ok(8), "a value sent before close is kept");
+
+        let (mut tx, mut rx) = oneshot::channel::<u32>();
+        let waiter = netpoll::spawn(async move {
+            tx.closed().await;
+            tx.send(1)
+        });
+        netpoll::task::yield_now().await;
+        rx.close();
+        assert_eq!(waiter.await.unwrap(), Err(1));
+        assert_eq!(rx.try_recv(), Err(oneshot::error::TryRecvError::Closed));
+    });
+}
+
+#[test]
+fn oneshot_dropping_the_receiver_drops_the_value_and_wakes_closed() {
+    run(|| async {
+        let drops = Arc::new(AtomicUsize::new(0));
+        let (tx, rx) = oneshot::channel::<Counted>();
+        assert!(tx.send(Counted(drops.clone())).is_ok());
+        drop(rx);
+        assert_eq!(drops.load(SeqCst), 1);
+
+        let (mut tx, rx) = oneshot::channel::<u8>();
+        {
+            let mut closed = pin!(tx.closed());
+            assert!(poll_once(&mut closed).await.is_none());
+            drop(rx);
+            closed.await;
+        }
+        assert!(tx.is_closed());
+    });
+}
+
+// ---------------------------------------------------------------------------------------------
+// broadcast
+
+#[test]
+fn broadcast_capacity_rounds_up_to_a_power_of_two_for_lagging() {
+    run(|| async {
+        let (tx, mut rx) = broadcast::channel::<u32>(3); // holds 4
+        for i in 0..4 {
+            tx.send(i).unwrap();
+        }
+        assert_eq!(rx.len(), 4);
+        assert_eq!(rx.recv().await, Ok(0), "4 values fit in channel(3)");
+        for i in 4..10 {
+            tx.send(i).unwrap();
+        }
+        assert_eq!(rx.len(), 9);
+        assert_eq!(rx.recv().await, Err(broadcast::error::RecvError::Lagged(5)));
+        assert_eq!(rx.len(), 4);
+        for i in 6..10 {
+            assert_eq!(rx.recv().await, Ok(i));
+        }
+        assert!(rx.is_empty());
+        assert_eq!(rx.try_recv(), Err(broadcast::error::TryRecvError::Empty));
+    });
+}
+
+#[test]
+fn broadcast_len_counts_values_not_yet_seen_by_everyone() {
+    run(|| async {
+        let (tx, mut a) = broadcast::channel::<String>(8);
+        let mut b = tx.subscribe();
+        tx.send("x".into()).unwrap();
+        tx.send("y".into()).unwrap();
+        assert_eq!(tx.len(), 2);
+        assert_eq!(a.recv().await.unwrap(), "x");
+        assert_eq!(tx.len(), 2, "b has not seen x");
+        assert_eq!(b.recv().await.unwrap(), "x");
+        assert_eq!(tx.len(), 1);
+        drop(b);
+        assert_eq!(tx.len(), 1, "a still needs y");
+        assert_eq!(a.recv().await.unwrap(), "y");
+        assert!(tx.is_empty());
+        // A receiver created later does not see earlier values.
+        tx.send("z".into()).unwrap();
+        let mut late = a.resubscribe();
+        assert!(late.is_empty());
+        assert_eq!(a.recv().await.unwrap(), "z");
+        assert!(late.same_channel(&a));
+        assert_eq!(late.try_recv(), Err(broadcast::error::TryRecvError::Empty));
+    });
+}
+
+#[test]
+fn broadcast_send_without_receivers_fails_but_subscribe_reopens() {
+    run(|| async {
+        let tx = broadcast::Sender::<u8>::new(2);
+        assert_eq!(tx.receiver_count(), 0);
+        assert_eq!(tx.send(1), Err(broadcast::error::SendError(1)));
+        tx.closed().await;
+        let mut rx = tx.subscribe();
+        assert_eq!(tx.send(2), Ok(1));
+        assert_eq!(rx.recv().await, Ok(2));
+
+        let tx2 = tx.clone();
+        let closed = netpoll::spawn(async move { tx2.closed().await });
+        netpoll::task::yield_now().await;
+        drop(rx);
+        closed.await.unwrap();
+    });
+}
+
+#[test]
+fn broadcast_weak_senders_and_closing() {
+    run(|| async {
+        let (tx, mut rx) = broadcast::channel::<u8>(4);
+        let weak = tx.downgrade();
+        assert_eq!((tx.strong_count(), tx.weak_count()), (1, 1));
+        assert_eq!((rx.sender_strong_count(), rx.sender_weak_count()), (1, 1));
+        let tx2 = weak.upgrade().unwrap();
+        assert!(tx2.same_channel(&tx));
+        tx2.send(1).unwrap();
+        drop((tx, tx2));
+        assert!(rx.is_closed());
+        assert!(weak.upgrade().is_none());
+        assert_eq!(
+            rx.recv().await,
+            Ok(1),
+            "values sent before the close are still received"
+        );
+        assert_eq!(rx.recv().await, Err(broadcast::error::RecvError::Closed));
+    });
+}
+
+#[test]
+fn broadcast_values_are_dropped_once_every_receiver_saw_them() {
+    run(|| async {
+        let drops = Arc::new(AtomicUsize::new(0));
+        #[derive(Clone)]
+        struct C(Arc<AtomicUsize>);
+        impl Drop for C {
+            fn drop(&mut self) {
+                self.0.fetch_add(1, SeqCst);
+            }
+        }
+        let (tx, mut a) = broadcast::channel::<C>(4);
+        let mut b = tx.subscribe();
+        tx.send(C(drops.clone())).unwrap();
+        drop(a.recv().await.unwrap()); // a clone
+        assert_eq!(drops.load(SeqCst), 1);
+        drop(b.recv().await.unwrap()); // the last reader takes the original
+        assert_eq!(drops.load(SeqCst), 2, "no copy left in the channel");
+        tx.send(C(drops.clone())).unwrap();
+        drop(a);
+        drop(b);
+        assert_eq!(
+            drops.load(SeqCst),
+            3,
+            "dropping every receiver drops the held value"
+        );
+    });
+}
+
+#[test]
+fn broadcast_recv_is_cancel_safe_and_wakes_every_receiver() {
+    bounded(LIMIT, || {
+        rt(2).block_on(async {
+            let (tx, rx) = broadcast::channel::<u32>(16);
+            let mut tasks = Vec::new();
+            for _ in 0..4 {
+                let mut rx = rx.resubscribe();
+                tasks.push(netpoll::spawn(async move {
+                    let mut sum = 0;
+                    loop {
+                        // A recv raced against a short timeout, over and over: nothing lost.
+                        match timeout(Duration::from_micros(50), rx.recv()).await {
+                            Ok(Ok(v)) => sum += v,
+                            Ok(Err(broadcast::error::RecvError::Closed)) => return sum,
+                            Ok(Err(e)) => panic!("{e}"),
+                            Err(_) => {}
+                        }
+                    }
+                }));
+            }
+            drop(rx);
+            for i in 1..=100 {
+                tx.send(i).unwrap();
+                if i % 8 == 0 {
+                    netpoll::time::sleep(Duration::from_millis(1)).await;
+                }
+            }
+            drop(tx);
+            for t in tasks {
+                assert_eq!(t.await.unwrap(), 5050);
+            }
+        })
+    });
+}
+
+// ---------------------------------------------------------------------------------------------
+// watch
+
+#[test]
+fn watch_receiver_is_closed_and_sender_default() {
+    let (tx, rx) = watch::channel(1);
+    assert!(!rx.is_closed());
+    drop(tx);
+    assert!(rx.is_closed());
+    let tx: watch::Sender<Vec<u8>> = Default::default();
+    assert!(tx.borrow().is_empty());
+    assert_eq!(tx.receiver_count(), 0);
+    tx.send_modify(|v| v.push(1));
+    let modified = tx.send_if_modified(|v| {
+        v.push(2);
+        false
+    });
+    assert!(!modified);
+    assert_eq!(*tx.borrow(), [1, 2]);
+}

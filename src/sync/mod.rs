@@ -36,10 +36,10 @@
 //!
 //! | primitive | built on | why |
 //! | --- | --- | --- |
-//! | [`oneshot`] | `futures-channel` | same shape as tokio's already; the wrapper adds tokio's error types, `try_recv`, `closed` and `blocking_recv` |
+//! | [`oneshot`] | by hand | tokio's `is_empty` looks at the value without taking it and `is_terminated` tracks what the receiver returned; `futures-channel` can do neither, and the whole channel is one small mutex-guarded state |
 //! | [`mpsc`] | by hand, on [`Semaphore`] | tokio's `reserve`/[`Permit`](mpsc::Permit) needs capacity taken before the value exists, and `close` must let permits taken before it still send; no queue crate has slots that can be reserved, so a bounded channel is a mutex-guarded queue whose free slots are the permits of netpoll's FIFO semaphore (first come, first served, cancel safe) |
 //! | [`Mutex`], [`RwLock`] | `async-lock` | mature, fast; the wrapper renames (`lock_owned`, `blocking_lock`, `try_lock -> Result`) |
-//! | [`broadcast`] | `async-broadcast` (in overflow mode) | overflow mode drops the oldest value and reports `Overflowed(n)`, which is tokio's `Lagged(n)`; the wrapper keeps the channel open without receivers as tokio does |
+//! | [`broadcast`] | by hand | tokio's `WeakSender`, strong/weak counts, receiver `len` and power-of-two ring (which decides when a receiver lags) are not in `async-broadcast`; a mutex-guarded ring with a per-value reader count is small and gives all of them |
 //! | [`Semaphore`] | by hand | `async-lock`'s semaphore has no `close` (so no `AcquireError`), no `acquire_many`, and is not first-come first-served; tokio's is all three |
 //! | [`Notify`] | by hand | tokio's `notify_one` stores a permit when nobody waits and `notify_waiters` wakes futures created before it even if not yet polled; `event-listener` cannot store the permit without a lost-wake-up race, so this is a mutex-guarded waiter queue |
 //! | [`watch`] | by hand, on [`Notify`] | no maintained runtime-agnostic crate has tokio's version-tracking `changed`/`borrow_and_update`; it is small |
@@ -49,8 +49,6 @@
 //! - [`Mutex`] and [`RwLock`] are *eventually* fair (`async-lock` hands the lock over in FIFO
 //!   order once a waiter has starved for about half a millisecond), not strictly FIFO. Their
 //!   guards are `async-lock`'s; they have no `map`.
-//! - [`broadcast::channel`] holds exactly `capacity` values; tokio rounds up to a power of two.
-//!   Broadcast receivers have no `len`.
 //! - [`mpsc`] takes a small mutex per operation where tokio's queue is lock-free.
 //! - `blocking_*` methods called from inside a runtime block the worker instead of panicking as
 //!   tokio's do (the runtime does not expose whether the current thread drives tasks).

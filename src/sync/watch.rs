@@ -160,7 +160,10 @@ impl<T> Sender<T> {
     /// assert_eq!(*rx.borrow(), [1, 2]);
     /// assert!(rx.has_changed().unwrap());
     /// ```
-    pub fn send_modify(&self, modify: impl FnOnce(&mut T)) {
+    pub fn send_modify<F>(&self, modify: F)
+    where
+        F: FnOnce(&mut T),
+    {
         self.send_if_modified(|v| {
             modify(v);
             true
@@ -169,7 +172,10 @@ impl<T> Sender<T> {
 
     /// Runs `modify` on the value; if it returns `true`, counts that as a change and wakes the
     /// receivers. Returns what `modify` returned.
-    pub fn send_if_modified(&self, modify: impl FnOnce(&mut T) -> bool) -> bool {
+    pub fn send_if_modified<F>(&self, modify: F) -> bool
+    where
+        F: FnOnce(&mut T) -> bool,
+    {
         let modified = {
             let mut value = self
                 .shared
@@ -346,6 +352,18 @@ impl<T> Receiver<T> {
     pub fn same_channel(&self, other: &Self) -> bool {
         Arc::ptr_eq(&self.shared, &other.shared)
     }
+
+    /// Whether every sender is gone (the value can no longer change).
+    ///
+    /// ```
+    /// let (tx, rx) = netpoll::sync::watch::channel(());
+    /// assert!(!rx.is_closed());
+    /// drop(tx);
+    /// assert!(rx.is_closed());
+    /// ```
+    pub fn is_closed(&self) -> bool {
+        self.shared.senders.load(SeqCst) == 0
+    }
 }
 
 async fn changed<T>(shared: &Shared<T>, seen: &mut usize) -> Result<(), RecvError> {
@@ -383,6 +401,13 @@ impl<T> Deref for Ref<'_, T> {
 impl<T: fmt::Debug> fmt::Debug for Ref<'_, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Debug::fmt(&*self.guard, f)
+    }
+}
+
+impl<T: Default> Default for Sender<T> {
+    /// A sender holding `T::default()`, with no receiver yet.
+    fn default() -> Self {
+        Sender::new(T::default())
     }
 }
 
