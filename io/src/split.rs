@@ -155,13 +155,13 @@ impl<T: AsyncWrite> AsyncWrite for WriteHalf<T> {
     }
 }
 
-impl<T> fmt::Debug for ReadHalf<T> {
+impl<T: fmt::Debug> fmt::Debug for ReadHalf<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ReadHalf").finish_non_exhaustive()
     }
 }
 
-impl<T> fmt::Debug for WriteHalf<T> {
+impl<T: fmt::Debug> fmt::Debug for WriteHalf<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("WriteHalf").finish_non_exhaustive()
     }

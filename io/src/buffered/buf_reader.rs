@@ -87,7 +87,7 @@ impl<R: AsyncRead> BufReader<R> {
     }
 }
 
-impl<R> BufReader<R> {
+impl<R: AsyncRead> BufReader<R> {
     /// The inner reader.
     pub fn get_ref(&self) -> &R {
         &self.inner
@@ -116,30 +116,6 @@ impl<R> BufReader<R> {
     /// The buffer's capacity.
     pub fn capacity(&self) -> usize {
         self.buf.len()
-    }
-
-    /// Takes the reader apart, keeping the buffered bytes and any seek in progress, so that
-    /// [`from_parts`](Self::from_parts) can put it back around another inner value (how
-    /// `BufStream` swaps its layers).
-    pub(super) fn into_parts(self) -> (R, ReaderState) {
-        let state = ReaderState {
-            buf: self.buf,
-            pos: self.pos,
-            cap: self.cap,
-            seek_state: self.seek_state,
-        };
-        (self.inner, state)
-    }
-
-    /// The inverse of [`into_parts`](Self::into_parts).
-    pub(super) fn from_parts(inner: R, state: ReaderState) -> BufReader<R> {
-        BufReader {
-            inner,
-            buf: state.buf,
-            pos: state.pos,
-            cap: state.cap,
-            seek_state: state.seek_state,
-        }
     }
 
     fn discard_buffer(self: Pin<&mut Self>) {
@@ -294,6 +270,33 @@ impl<R: AsyncRead + AsyncWrite> AsyncWrite for BufReader<R> {
     /// Writes are not buffered: the inner writer's zero-copy form.
     fn zero_copy_sink(&self) -> Option<ZeroCopySink<'_>> {
         self.inner.zero_copy_sink()
+    }
+}
+
+/// How `BufStream` swaps its layers; no bound on the inner value.
+impl<R> BufReader<R> {
+    /// Takes the reader apart, keeping the buffered bytes and any seek in progress, so that
+    /// [`from_parts`](Self::from_parts) can put it back around another inner value (how
+    /// `BufStream` swaps its layers).
+    pub(super) fn into_parts(self) -> (R, ReaderState) {
+        let state = ReaderState {
+            buf: self.buf,
+            pos: self.pos,
+            cap: self.cap,
+            seek_state: self.seek_state,
+        };
+        (self.inner, state)
+    }
+
+    /// The inverse of [`into_parts`](Self::into_parts).
+    pub(super) fn from_parts(inner: R, state: ReaderState) -> BufReader<R> {
+        BufReader {
+            inner,
+            buf: state.buf,
+            pos: state.pos,
+            cap: state.cap,
+            seek_state: state.seek_state,
+        }
     }
 }
 

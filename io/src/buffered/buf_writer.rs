@@ -101,7 +101,7 @@ impl<W: AsyncWrite> BufWriter<W> {
     }
 }
 
-impl<W> BufWriter<W> {
+impl<W: AsyncWrite> BufWriter<W> {
     /// The inner writer.
     pub fn get_ref(&self) -> &W {
         &self.inner
@@ -120,27 +120,6 @@ impl<W> BufWriter<W> {
     /// The inner writer; buffered bytes are lost (flush first).
     pub fn into_inner(self) -> W {
         self.inner
-    }
-
-    /// Takes the writer apart, keeping the buffered bytes and any seek in progress (see
-    /// `BufReader::into_parts`).
-    pub(super) fn into_parts(self) -> (W, WriterState) {
-        let state = WriterState {
-            buf: self.buf,
-            written: self.written,
-            seek_pos: self.seek_pos,
-        };
-        (self.inner, state)
-    }
-
-    /// The inverse of [`into_parts`](Self::into_parts).
-    pub(super) fn from_parts(inner: W, state: WriterState) -> BufWriter<W> {
-        BufWriter {
-            inner,
-            buf: state.buf,
-            written: state.written,
-            seek_pos: state.seek_pos,
-        }
     }
 
     /// The buffered bytes not yet written.
@@ -289,6 +268,30 @@ impl<W: AsyncWrite + AsyncBufRead> AsyncBufRead for BufWriter<W> {
 
     fn consume(self: Pin<&mut Self>, amt: usize) {
         self.get_pin_mut().consume(amt)
+    }
+}
+
+/// How `BufStream` swaps its layers; no bound on the inner value.
+impl<W> BufWriter<W> {
+    /// Takes the writer apart, keeping the buffered bytes and any seek in progress (see
+    /// `BufReader::into_parts`).
+    pub(super) fn into_parts(self) -> (W, WriterState) {
+        let state = WriterState {
+            buf: self.buf,
+            written: self.written,
+            seek_pos: self.seek_pos,
+        };
+        (self.inner, state)
+    }
+
+    /// The inverse of [`into_parts`](Self::into_parts).
+    pub(super) fn from_parts(inner: W, state: WriterState) -> BufWriter<W> {
+        BufWriter {
+            inner,
+            buf: state.buf,
+            written: state.written,
+            seek_pos: state.seek_pos,
+        }
     }
 }
 

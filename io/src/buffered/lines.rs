@@ -43,28 +43,16 @@ impl<R> Lines<R> {
         }
     }
 
-    /// The reader.
-    pub fn get_ref(&self) -> &R {
-        &self.reader
-    }
-
-    /// The reader, mutably.
-    pub fn get_mut(&mut self) -> &mut R {
-        &mut self.reader
-    }
-
     /// The pinned reader, mutably.
     pub fn get_pin_mut(self: Pin<&mut Self>) -> Pin<&mut R> {
         self.project().reader
     }
-
-    /// The reader; a partly read line is lost.
-    pub fn into_inner(self) -> R {
-        self.reader
-    }
 }
 
-impl<R: AsyncBufRead> Lines<R> {
+impl<R> Lines<R>
+where
+    R: AsyncBufRead + Unpin,
+{
     /// The next line without its `\n` or `\r\n`; `None` at end of stream. A last line without
     /// `\n` is returned too.
     ///
@@ -75,13 +63,27 @@ impl<R: AsyncBufRead> Lines<R> {
     ///
     /// Cancel safe: a partly read line is kept in the `Lines`, so dropping the future and
     /// calling `next_line` again (as a `select!` loop does) loses nothing.
-    pub async fn next_line(&mut self) -> io::Result<Option<String>>
-    where
-        R: Unpin,
-    {
+    pub async fn next_line(&mut self) -> io::Result<Option<String>> {
         std::future::poll_fn(|cx| Pin::new(&mut *self).poll_next_line(cx)).await
     }
 
+    /// The reader.
+    pub fn get_ref(&self) -> &R {
+        &self.reader
+    }
+
+    /// The reader, mutably.
+    pub fn get_mut(&mut self) -> &mut R {
+        &mut self.reader
+    }
+
+    /// The reader; a partly read line is lost.
+    pub fn into_inner(self) -> R {
+        self.reader
+    }
+}
+
+impl<R: AsyncBufRead> Lines<R> {
     /// Polls for the next line; see [`next_line`](Self::next_line).
     pub fn poll_next_line(
         self: Pin<&mut Self>,

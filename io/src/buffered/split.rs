@@ -64,20 +64,22 @@ impl<R> Split<R> {
     }
 }
 
-impl<R: AsyncBufRead> Split<R> {
+impl<R> Split<R>
+where
+    R: AsyncBufRead + Unpin,
+{
     /// The next segment without its delimiter; `None` at end of stream. A last segment without
     /// a delimiter is returned too.
     ///
     /// # Cancel safety
     ///
     /// Cancel safe: a partly read segment is kept in the `Split`.
-    pub async fn next_segment(&mut self) -> io::Result<Option<Vec<u8>>>
-    where
-        R: Unpin,
-    {
+    pub async fn next_segment(&mut self) -> io::Result<Option<Vec<u8>>> {
         std::future::poll_fn(|cx| Pin::new(&mut *self).poll_next_segment(cx)).await
     }
+}
 
+impl<R: AsyncBufRead> Split<R> {
     /// Polls for the next segment; see [`next_segment`](Self::next_segment).
     pub fn poll_next_segment(
         self: Pin<&mut Self>,

@@ -137,7 +137,7 @@ pub trait AsyncBufReadExt: AsyncBufRead {
     /// [`Split::next_segment`].
     fn split(self, byte: u8) -> Split<Self>
     where
-        Self: Sized,
+        Self: Sized + Unpin,
     {
         Split::new(self, byte)
     }

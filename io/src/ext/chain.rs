@@ -37,7 +37,11 @@ pin_project! {
     }
 }
 
-impl<T, U> Chain<T, U> {
+impl<T, U> Chain<T, U>
+where
+    T: AsyncRead,
+    U: AsyncRead,
+{
     pub(crate) fn new(first: T, second: U) -> Chain<T, U> {
         Chain {
             first,

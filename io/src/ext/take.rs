@@ -39,7 +39,7 @@ pin_project! {
     }
 }
 
-impl<R> Take<R> {
+impl<R: AsyncRead> Take<R> {
     pub(crate) fn new(inner: R, limit: u64) -> Take<R> {
         Take { inner, limit }
     }

@@ -169,7 +169,7 @@ pub fn cooperative<F: Future>(fut: F) -> Coop<F> {
 /// The future of [`cooperative`].
 #[must_use = "futures do nothing unless you `.await` or poll them"]
 #[derive(Debug)]
-pub struct Coop<F> {
+pub struct Coop<F: Future> {
     fut: F,
 }
 

@@ -305,13 +305,11 @@ impl<T: 'static> JoinSet<T> {
     }
 }
 
-impl<T> JoinSet<T> {
+impl<T: 'static> JoinSet<T> {
     /// Aborts every task in the set. They stay in it: `join_next` returns each one's
     /// (usually cancelled) result.
     pub fn abort_all(&mut self) {
-        for (_, entry) in self.entries.iter() {
-            entry.handle.abort();
-        }
+        self.abort_entries();
     }
 
     /// Removes every task from the set without aborting it: they keep running, detached.
@@ -321,9 +319,17 @@ impl<T> JoinSet<T> {
     }
 }
 
+impl<T> JoinSet<T> {
+    fn abort_entries(&self) {
+        for (_, entry) in self.entries.iter() {
+            entry.handle.abort();
+        }
+    }
+}
+
 impl<T> Drop for JoinSet<T> {
     fn drop(&mut self) {
-        self.abort_all();
+        self.abort_entries();
     }
 }
 

@@ -174,23 +174,19 @@ impl<T: 'static> LocalKey<T> {
             })
             .map_err(|_| err)?
     }
+}
 
+impl<T: Clone + 'static> LocalKey<T> {
     /// A clone of the current value.
     ///
     /// # Panics
     /// Outside a scope of this key.
-    pub fn get(&'static self) -> T
-    where
-        T: Clone,
-    {
+    pub fn get(&'static self) -> T {
         self.with(T::clone)
     }
 
     /// A clone of the current value, or [`AccessError`] outside a scope.
-    pub fn try_get(&'static self) -> Result<T, AccessError>
-    where
-        T: Clone,
-    {
+    pub fn try_get(&'static self) -> Result<T, AccessError> {
         self.try_with(T::clone)
     }
 }
