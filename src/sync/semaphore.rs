@@ -129,10 +129,14 @@ impl Semaphore {
             permits <= Self::MAX_PERMITS,
             "a semaphore may not have more than MAX_PERMITS permits"
         );
+        Semaphore::with_state(permits, false)
+    }
+
+    const fn with_state(permits: usize, closed: bool) -> Semaphore {
         Semaphore {
             state: Mutex::new(State {
                 permits,
-                closed: false,
+                closed,
                 next_id: 0,
                 waiters: BTreeMap::new(),
                 granted: BTreeSet::new(),
@@ -308,6 +312,74 @@ impl Semaphore {
         })
     }
 
+    /// Takes one permit from a plain thread, blocking it until one is free; fails only if the
+    /// semaphore is (or gets) closed.
+    ///
+    /// Do not call it from a task: it would block a worker thread (tokio panics there; netpoll
+    /// cannot tell, see the module docs).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    ///
+    /// let sem = Arc::new(netpoll::sync::Semaphore::new(0));
+    /// let adder = {
+    ///     let sem = sem.clone();
+    ///     std::thread::spawn(move || sem.add_permits(1))
+    /// };
+    /// let permit = sem.blocking_acquire().unwrap();
+    /// assert_eq!(permit.num_permits(), 1);
+    /// adder.join().unwrap();
+    /// ```
+    pub fn blocking_acquire(&self) -> Result<SemaphorePermit<'_>, AcquireError> {
+        super::block::block_on(self.acquire())
+    }
+
+    /// Takes `n` permits at once from a plain thread, blocking it until they are free.
+    ///
+    /// Do not call it from a task: it would block a worker thread.
+    pub fn blocking_acquire_many(&self, n: u32) -> Result<SemaphorePermit<'_>, AcquireError> {
+        super::block::block_on(self.acquire_many(n))
+    }
+
+    /// Takes one permit of an `Arc<Semaphore>` from a plain thread, blocking it meanwhile.
+    ///
+    /// Do not call it from a task: it would block a worker thread.
+    pub fn blocking_acquire_owned(self: Arc<Self>) -> Result<OwnedSemaphorePermit, AcquireError> {
+        super::block::block_on(self.acquire_owned())
+    }
+
+    /// Takes `n` permits of an `Arc<Semaphore>` from a plain thread, blocking it meanwhile.
+    ///
+    /// Do not call it from a task: it would block a worker thread.
+    pub fn blocking_acquire_many_owned(
+        self: Arc<Self>,
+        n: u32,
+    ) -> Result<OwnedSemaphorePermit, AcquireError> {
+        super::block::block_on(self.acquire_many_owned(n))
+    }
+
+    /// A closed semaphore with no permits (for `OnceCell`s created full).
+    pub(super) const fn new_closed() -> Semaphore {
+        Semaphore::with_state(0, true)
+    }
+
+    /// Waits for `n` permits without wrapping them in a permit object: the caller (a lock
+    /// guard) gives them back with [`release`](Self::release). Cancel-safe like `acquire`.
+    pub(super) async fn acquire_raw(&self, n: u32) -> Result<(), AcquireError> {
+        Acquire::new(self, n).await
+    }
+
+    /// [`try_acquire_many`](Self::try_acquire_many) without the permit object.
+    pub(super) fn try_acquire_raw(&self, n: u32) -> Result<(), TryAcquireError> {
+        self.try_take(n)
+    }
+
+    /// Gives back `n` permits taken by [`acquire_raw`](Self::acquire_raw), all under one lock:
+    /// they go to the waiters in order before anyone else can take them.
+    pub(super) fn release(&self, n: u32) {
+        self.release_permits(n);
+    }
+
     fn try_take(&self, n: u32) -> Result<(), TryAcquireError> {
         let mut st = self.lock();
         if st.closed {
@@ -456,6 +528,11 @@ impl Drop for Acquire<'_> {
 }
 
 impl<'a> SemaphorePermit<'a> {
+    /// The semaphore the permits belong to.
+    pub fn semaphore(&self) -> &Semaphore {
+        self.sem
+    }
+
     /// How many permits this holds.
     pub fn num_permits(&self) -> usize {
         self.permits as usize
