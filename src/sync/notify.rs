@@ -5,12 +5,12 @@
 //! the notifier storing the permit, and then sleep with the permit stored). Taking one small
 //! lock for both closes that window.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll, Waker};
 
 /// Wakes one task or all of them, with tokio's semantics.
@@ -47,8 +47,9 @@ struct State {
     next_id: u64,
     /// Futures waiting for a notification, in arrival order (ids increase).
     waiting: BTreeMap<u64, Option<Waker>>,
-    /// Futures picked by `notify_one` that have not been polled since.
-    notified: BTreeSet<u64>,
+    /// Futures picked by `notify_one` (`false`) or `notify_last` (`true`) that have not been
+    /// polled since; a dropped one passes its notification on the same way.
+    notified: BTreeMap<u64, bool>,
 }
 
 /// The future of [`Notify::notified`].
@@ -60,7 +61,20 @@ struct State {
 #[must_use = "futures do nothing unless awaited"]
 pub struct Notified<'a> {
     notify: &'a Notify,
-    /// `waiters_calls` when this future was created.
+    waiter: Waiter,
+}
+
+/// The future of [`Notify::notified_owned`]: [`Notified`] holding an `Arc` of the `Notify`, so
+/// it can be stored or moved into a task without a lifetime.
+#[must_use = "futures do nothing unless awaited"]
+pub struct OwnedNotified {
+    notify: Arc<Notify>,
+    waiter: Waiter,
+}
+
+/// What `Notified` and `OwnedNotified` share: the protocol, given the `Notify`.
+struct Waiter {
+    /// `waiters_calls` when the future was created.
     calls: usize,
     state: Wait,
 }
@@ -79,7 +93,7 @@ impl Notify {
                 permit: false,
                 next_id: 0,
                 waiting: BTreeMap::new(),
-                notified: BTreeSet::new(),
+                notified: BTreeMap::new(),
             }),
             waiters_calls: AtomicUsize::new(0),
         }
@@ -107,6 +121,32 @@ impl Notify {
     pub fn notified(&self) -> Notified<'_> {
         Notified {
             notify: self,
+            waiter: self.new_waiter(),
+        }
+    }
+
+    /// [`notified`](Self::notified) for an `Arc<Notify>`: the future owns a reference count, so
+    /// it is `'static`.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    ///
+    /// netpoll::runtime::Runtime::new().unwrap().block_on(async {
+    ///     let notify = Arc::new(netpoll::sync::Notify::new());
+    ///     let waiter = netpoll::spawn(notify.clone().notified_owned());
+    ///     notify.notify_one();
+    ///     waiter.await.unwrap();
+    /// });
+    /// ```
+    pub fn notified_owned(self: Arc<Self>) -> OwnedNotified {
+        OwnedNotified {
+            waiter: self.new_waiter(),
+            notify: self,
+        }
+    }
+
+    fn new_waiter(&self) -> Waiter {
+        Waiter {
             calls: self.waiters_calls.load(SeqCst),
             state: Wait::Init,
         }
@@ -116,7 +156,34 @@ impl Notify {
     pub fn notify_one(&self) {
         let waker = {
             let mut st = self.lock();
-            st.notify_one()
+            st.notify(false)
+        };
+        if let Some(w) = waker {
+            w.wake();
+        }
+    }
+
+    /// Wakes the most recently registered waiting future (last in, first out), or stores a
+    /// permit if none waits.
+    ///
+    /// ```
+    /// use std::pin::pin;
+    ///
+    /// netpoll::runtime::Runtime::new().unwrap().block_on(async {
+    ///     let notify = netpoll::sync::Notify::new();
+    ///     let mut first = pin!(notify.notified());
+    ///     let mut second = pin!(notify.notified());
+    ///     first.as_mut().enable();
+    ///     second.as_mut().enable();
+    ///     notify.notify_last();
+    ///     assert!(second.as_mut().enable(), "the later waiter was picked");
+    ///     assert!(!first.as_mut().enable());
+    /// });
+    /// ```
+    pub fn notify_last(&self) {
+        let waker = {
+            let mut st = self.lock();
+            st.notify(true)
         };
         if let Some(w) = waker {
             w.wake();
@@ -148,11 +215,17 @@ impl Notify {
 }
 
 impl State {
-    /// Picks the first waiter (returning its waker) or stores the permit.
-    fn notify_one(&mut self) -> Option<Waker> {
-        match self.waiting.pop_first() {
+    /// Picks the first (`last == false`) or last waiter, returning its waker, or stores the
+    /// permit if nobody waits.
+    fn notify(&mut self, last: bool) -> Option<Waker> {
+        let picked = if last {
+            self.waiting.pop_last()
+        } else {
+            self.waiting.pop_first()
+        };
+        match picked {
             Some((id, waker)) => {
-                self.notified.insert(id);
+                self.notified.insert(id, last);
                 waker
             }
             None => {
@@ -196,11 +269,22 @@ impl Notified<'_> {
     /// });
     /// ```
     pub fn enable(self: Pin<&mut Self>) -> bool {
-        self.get_mut().poll_inner(None)
+        let this = self.get_mut();
+        this.waiter.poll(this.notify, None)
     }
+}
 
-    fn poll_inner(&mut self, waker: Option<&Waker>) -> bool {
-        let notify = self.notify;
+impl OwnedNotified {
+    /// Registers this future as a waiter without polling it; see [`Notified::enable`].
+    pub fn enable(self: Pin<&mut Self>) -> bool {
+        let this = self.get_mut();
+        this.waiter.poll(&this.notify, None)
+    }
+}
+
+impl Waiter {
+    /// Registers (with `waker` if given) or checks for a notification; `true` once notified.
+    fn poll(&mut self, notify: &Notify, waker: Option<&Waker>) -> bool {
         match self.state {
             Wait::Done => true,
             Wait::Init => {
@@ -225,7 +309,7 @@ impl Notified<'_> {
             }
             Wait::Waiting(id) => {
                 let mut st = notify.lock();
-                if st.notified.remove(&id) {
+                if st.notified.remove(&id).is_some() {
                     drop(st);
                     self.state = Wait::Done;
                     return true;
@@ -250,13 +334,49 @@ impl Notified<'_> {
             }
         }
     }
+
+    /// Leaves the queue; a notification picked for us but not consumed goes to another waiter.
+    fn cancel(&mut self, notify: &Notify) {
+        let Wait::Waiting(id) = self.state else {
+            return;
+        };
+        self.state = Wait::Done;
+        let waker = {
+            let mut st = notify.lock();
+            match st.notified.remove(&id) {
+                // Picked but never completed: pass the notification on, the same way.
+                Some(last) => st.notify(last),
+                None => {
+                    st.waiting.remove(&id);
+                    None
+                }
+            }
+        };
+        if let Some(w) = waker {
+            w.wake();
+        }
+    }
 }
 
 impl Future for Notified<'_> {
     type Output = ();
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        if self.get_mut().poll_inner(Some(cx.waker())) {
+        let this = self.get_mut();
+        if this.waiter.poll(this.notify, Some(cx.waker())) {
+            Poll::Ready(())
+        } else {
+            Poll::Pending
+        }
+    }
+}
+
+impl Future for OwnedNotified {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = self.get_mut();
+        if this.waiter.poll(&this.notify, Some(cx.waker())) {
             Poll::Ready(())
         } else {
             Poll::Pending
@@ -266,27 +386,24 @@ impl Future for Notified<'_> {
 
 impl Drop for Notified<'_> {
     fn drop(&mut self) {
-        let Wait::Waiting(id) = self.state else {
-            return;
-        };
-        let waker = {
-            let mut st = self.notify.lock();
-            if st.notified.remove(&id) {
-                // Picked by `notify_one` but never completed: pass the notification on.
-                st.notify_one()
-            } else {
-                st.waiting.remove(&id);
-                None
-            }
-        };
-        if let Some(w) = waker {
-            w.wake();
-        }
+        self.waiter.cancel(self.notify);
+    }
+}
+
+impl Drop for OwnedNotified {
+    fn drop(&mut self) {
+        self.waiter.cancel(&self.notify);
     }
 }
 
 impl fmt::Debug for Notified<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Notified").finish_non_exhaustive()
+    }
+}
+
+impl fmt::Debug for OwnedNotified {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OwnedNotified").finish_non_exhaustive()
     }
 }
