@@ -237,7 +237,10 @@ fn rwlock_writer_blocks_later_readers() {
     let r1 = lock.try_read().unwrap();
     let mut w = Box::pin(lock.write());
     assert!(poll_noop(w.as_mut()).is_pending());
-    assert!(lock.try_read().is_err(), "a reader after a waiting writer must wait");
+    assert!(
+        lock.try_read().is_err(),
+        "a reader after a waiting writer must wait"
+    );
     let mut r2 = Box::pin(lock.read());
     assert!(poll_noop(r2.as_mut()).is_pending());
     drop(r1);
@@ -312,8 +315,14 @@ fn rwlock_downgrade_admits_readers_not_writers() {
     let Poll::Ready(g2) = poll_noop(r2.as_mut()) else {
         panic!("a waiting reader was not let in by downgrade");
     };
-    assert!(poll_noop(w2.as_mut()).is_pending(), "a writer got in after downgrade");
-    assert!(poll_noop(r3.as_mut()).is_pending(), "a reader overtook the waiting writer");
+    assert!(
+        poll_noop(w2.as_mut()).is_pending(),
+        "a writer got in after downgrade"
+    );
+    assert!(
+        poll_noop(r3.as_mut()).is_pending(),
+        "a reader overtook the waiting writer"
+    );
     assert!(lock.try_write().is_err() && lock.try_read().is_err());
     drop((r, g1));
     assert!(poll_noop(w2.as_mut()).is_pending());
@@ -350,10 +359,13 @@ fn rwlock_owned_downgrade_and_maps() {
             };
             let mapped: OwnedRwLockMappedWriteGuard<(u32, Vec<u8>), u32> =
                 OwnedRwLockWriteGuard::map(w, |v| &mut v.0);
-            let mut mapped = OwnedRwLockMappedWriteGuard::try_map(mapped, |_| None::<&mut u8>)
-                .unwrap_err();
+            let mut mapped =
+                OwnedRwLockMappedWriteGuard::try_map(mapped, |_| None::<&mut u8>).unwrap_err();
             *mapped = 10;
-            assert!(Arc::ptr_eq(OwnedRwLockMappedWriteGuard::rwlock(&mapped), &lock));
+            assert!(Arc::ptr_eq(
+                OwnedRwLockMappedWriteGuard::rwlock(&mapped),
+                &lock
+            ));
             let mapped = OwnedRwLockMappedWriteGuard::map(mapped, |v| v);
             netpoll::spawn(async move { drop(mapped) }).await.unwrap();
             let w = lock.clone().try_write_owned().unwrap();
@@ -380,7 +392,10 @@ fn rwlock_mapped_guards() {
             let r = RwLockReadGuard::try_map(r, |_| None::<&u8>).unwrap_err();
             let name: RwLockReadGuard<'_, String> = RwLockReadGuard::map(r, |v| &v.0);
             assert_eq!(format!("{name} {name:?}"), r#"a "a""#);
-            assert!(lock.try_write().is_err(), "a mapped read guard keeps its read lock");
+            assert!(
+                lock.try_write().is_err(),
+                "a mapped read guard keeps its read lock"
+            );
             drop(name);
 
             let w = lock.write().await;
@@ -389,7 +404,10 @@ fn rwlock_mapped_guards() {
             *n += 1;
             let mut n = RwLockMappedWriteGuard::try_map(n, |_| None::<&mut u8>).unwrap_err();
             *n += 1;
-            assert!(lock.try_read().is_err(), "a mapped write guard keeps the write lock");
+            assert!(
+                lock.try_read().is_err(),
+                "a mapped write guard keeps the write lock"
+            );
             drop(RwLockMappedWriteGuard::map(n, |n| n));
 
             let mut whole = RwLockWriteGuard::into_mapped(lock.write().await);
@@ -399,7 +417,10 @@ fn rwlock_mapped_guards() {
 
             let w = lock.write().await;
             let w = RwLockWriteGuard::try_downgrade_map(w, |_| None::<&u8>).unwrap_err();
-            assert!(lock.try_read().is_err(), "a failed try_downgrade_map keeps the write lock");
+            assert!(
+                lock.try_read().is_err(),
+                "a failed try_downgrade_map keeps the write lock"
+            );
             let n = RwLockWriteGuard::try_downgrade_map(w, |v| Some(&v.1)).unwrap();
             assert_eq!(*n, 4);
             let other = lock.try_read().unwrap();
@@ -591,7 +612,10 @@ fn once_cell_cancelled_init_lets_next_caller_init() {
             assert_eq!(err, SetError::InitializingError(0));
 
             let mut second = Box::pin(cell.get_or_init(|| async { 2 }));
-            assert!(poll_once(second.as_mut()).await.is_pending(), "waits for the first");
+            assert!(
+                poll_once(second.as_mut()).await.is_pending(),
+                "waits for the first"
+            );
             first.abort();
             assert_eq!(*timeout(WAIT, second).await.unwrap(), 2);
             assert!(cell.initialized());
@@ -612,7 +636,9 @@ fn once_cell_try_init_and_traits() {
             let r = cell.get_or_try_init(|| async { Err::<String, _>(1) }).await;
             assert_eq!(r, Err(1));
             assert!(!cell.initialized());
-            let r = cell.get_or_try_init(|| async { Ok::<_, ()>("v".to_string()) }).await;
+            let r = cell
+                .get_or_try_init(|| async { Ok::<_, ()>("v".to_string()) })
+                .await;
             assert_eq!(r.unwrap(), "v");
             let mut copy = cell.clone();
             assert_eq!(copy, cell);
@@ -677,7 +703,10 @@ fn set_once_wakes_every_waiter() {
             assert_eq!(*once.wait().await, value, "wait after set returns at once");
             let copy = (*once).clone();
             assert_eq!(copy, *once);
-            assert_eq!(format!("{copy:?}"), format!("SetOnce {{ value: Some({value}) }}"));
+            assert_eq!(
+                format!("{copy:?}"),
+                format!("SetOnce {{ value: Some({value}) }}")
+            );
             assert_eq!(SetOnce::from(3).into_inner(), Some(3));
             assert!(!SetOnce::<u8>::default().initialized());
             static S: SetOnce<u8> = SetOnce::const_new_with(1);
@@ -703,7 +732,8 @@ fn barrier_one_leader_per_generation() {
             let arrived = Arc::new(AtomicUsize::new(0));
             let mut tasks = Vec::new();
             for _ in 0..N {
-                let (barrier, leaders, arrived) = (barrier.clone(), leaders.clone(), arrived.clone());
+                let (barrier, leaders, arrived) =
+                    (barrier.clone(), leaders.clone(), arrived.clone());
                 tasks.push(netpoll::spawn(async move {
                     for g in 0..GENERATIONS {
                         arrived.fetch_add(1, SeqCst);

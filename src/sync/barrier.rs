@@ -77,7 +77,7 @@ impl Barrier {
     ///
     /// # Cancel safety
     /// Not cancel-safe: a task counts as arrived from the first poll, and dropping the future
-    /// afterwards does not take the arrival back (as in tokio).
+    /// afterwards does not take the arrival back.
     pub async fn wait(&self) -> BarrierWaitResult {
         let (generation, woken) = {
             // No user code runs under this lock; a poisoned one is still consistent.

@@ -199,7 +199,9 @@ impl<T> OnceCell<T> {
                 let value = f().await;
                 self.set_value(value, permit)
             }
-            Err(_) => self.get().expect("the semaphore is closed only once the value is set"),
+            Err(_) => self
+                .get()
+                .expect("the semaphore is closed only once the value is set"),
         }
     }
 
