@@ -484,6 +484,20 @@ fn oneshot_close_keeps_a_sent_value_and_fails_later_sends() {
     });
 }
 
+// Found by the stress test below: a receiver awaiting after `close` was never woken when the
+// sender's `send` then failed (the consumed sender had no Drop left to wake it).
+#[test]
+fn oneshot_a_failed_send_after_close_wakes_the_awaiting_receiver() {
+    run(|| async {
+        let (tx, mut rx) = oneshot::channel::<u32>();
+        rx.close();
+        let waiting = netpoll::spawn(async move { rx.await });
+        netpoll::task::yield_now().await;
+        assert_eq!(tx.send(1), Err(1));
+        assert!(waiting.await.unwrap().is_err());
+    });
+}
+
 #[test]
 fn oneshot_dropping_the_receiver_drops_the_value_and_wakes_closed() {
     run(|| async {
@@ -681,4 +695,75 @@ fn watch_receiver_is_closed_and_sender_default() {
     });
     assert!(!modified);
     assert_eq!(*tx.borrow(), [1, 2]);
+}
+
+/// Two workers race senders and receivers of many oneshots: each side randomly sends/drops and
+/// awaits/closes/drops. Nothing hangs, a successful send is received or dropped with the
+/// receiver, and every value is dropped exactly once.
+#[test]
+fn oneshot_stress_racing_send_close_and_drop() {
+    bounded(LIMIT, || {
+        rt(2).block_on(async {
+            const N: usize = if cfg!(miri) { 50 } else { 4_000 };
+            let drops = Arc::new(AtomicUsize::new(0));
+            let made = Arc::new(AtomicUsize::new(0));
+            let received = Arc::new(AtomicUsize::new(0));
+            let sent_ok = Arc::new(AtomicUsize::new(0));
+            let mut tasks = Vec::new();
+            for i in 0..N {
+                let (mut tx, mut rx) = oneshot::channel::<Counted>();
+                let (drops, made, sent_ok) = (drops.clone(), made.clone(), sent_ok.clone());
+                tasks.push(netpoll::spawn(async move {
+                    match i % 3 {
+                        0 => drop(tx),
+                        1 => {
+                            made.fetch_add(1, SeqCst);
+                            if tx.send(Counted(drops)).is_ok() {
+                                sent_ok.fetch_add(1, SeqCst);
+                            }
+                        }
+                        _ => {
+                            tx.closed().await;
+                            made.fetch_add(1, SeqCst);
+                            assert!(tx.send(Counted(drops)).is_err(), "send after closed");
+                        }
+                    }
+                }));
+                let received = received.clone();
+                tasks.push(netpoll::spawn(async move {
+                    match i % 4 {
+                        0 => drop(rx),
+                        1 => {
+                            rx.close();
+                            if let Ok(v) = rx.try_recv() {
+                                received.fetch_add(1, SeqCst);
+                                drop(v);
+                            }
+                        }
+                        _ => {
+                            if i % 3 == 2 {
+                                // This sender waits for a close: give it one.
+                                rx.close();
+                            }
+                            if let Ok(v) = (&mut rx).await {
+                                received.fetch_add(1, SeqCst);
+                                drop(v);
+                            }
+                            assert!(rx.is_terminated());
+                        }
+                    }
+                }));
+            }
+            for t in tasks {
+                t.await.unwrap();
+            }
+            assert_eq!(
+                drops.load(SeqCst),
+                made.load(SeqCst),
+                "every value dropped once"
+            );
+            assert!(received.load(SeqCst) <= sent_ok.load(SeqCst));
+            assert!(sent_ok.load(SeqCst) > 0);
+        })
+    });
 }

@@ -163,16 +163,20 @@ impl<T> Sender<T> {
         let inner = self.inner.take().expect("a Sender sends once");
         let mut st = inner.lock();
         st.tx_done = true;
-        if st.rx_closed {
-            return Err(value);
-        }
-        st.value = Some(value);
+        let result = if st.rx_closed {
+            Err(value)
+        } else {
+            st.value = Some(value);
+            Ok(())
+        };
+        // Either way no value can come later: a receiver still awaiting (after `close`) must
+        // be woken to see `tx_done`.
         let waker = st.rx_waker.take();
         drop(st);
         if let Some(w) = waker {
             w.wake();
         }
-        Ok(())
+        result
     }
 
     /// Whether the receiver was dropped or closed, so a send would fail.
