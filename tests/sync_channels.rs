@@ -767,3 +767,66 @@ fn oneshot_stress_racing_send_close_and_drop() {
         })
     });
 }
+
+/// watch under load: a sender publishes 1..=N while receivers on two workers follow with
+/// `changed` + `borrow_and_update`; each sees a non-decreasing sequence that ends at N, and
+/// `changed` errs only after the sender is gone.
+#[test]
+fn watch_stress_receivers_follow_to_the_last_value() {
+    bounded(LIMIT, || {
+        rt(2).block_on(async {
+            const N: u64 = if cfg!(miri) { 50 } else { 20_000 };
+            let (tx, rx) = watch::channel(0u64);
+            let mut followers = Vec::new();
+            for _ in 0..4 {
+                let mut rx = rx.clone();
+                followers.push(netpoll::spawn(async move {
+                    let mut last = 0;
+                    while rx.changed().await.is_ok() {
+                        let v = *rx.borrow_and_update();
+                        assert!(v >= last, "went back from {last} to {v}");
+                        last = v;
+                    }
+                    *rx.borrow()
+                }));
+            }
+            drop(rx);
+            for i in 1..=N {
+                tx.send_modify(|v| *v = i);
+                if i % 64 == 0 {
+                    netpoll::task::yield_now().await;
+                }
+            }
+            drop(tx);
+            for f in followers {
+                assert_eq!(f.await.unwrap(), N);
+            }
+        })
+    });
+}
+
+/// Notify ping-pong on two workers: every `notify_one` must wake (or leave a permit for) the
+/// other side, or the exchange stops and the bound fails the test.
+#[test]
+fn notify_stress_ping_pong() {
+    use netpoll::sync::Notify;
+    bounded(LIMIT, || {
+        rt(2).block_on(async {
+            const ROUNDS: usize = if cfg!(miri) { 50 } else { 20_000 };
+            let ping = Arc::new(Notify::new());
+            let pong = Arc::new(Notify::new());
+            let (ping2, pong2) = (ping.clone(), pong.clone());
+            let other = netpoll::spawn(async move {
+                for _ in 0..ROUNDS {
+                    ping2.notified().await;
+                    pong2.notify_one();
+                }
+            });
+            for _ in 0..ROUNDS {
+                ping.notify_one();
+                pong.notified().await;
+            }
+            other.await.unwrap();
+        })
+    });
+}
