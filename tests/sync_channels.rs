@@ -491,7 +491,7 @@ fn oneshot_a_failed_send_after_close_wakes_the_awaiting_receiver() {
     run(|| async {
         let (tx, mut rx) = oneshot::channel::<u32>();
         rx.close();
-        let waiting = netpoll::spawn(async move { rx.await });
+        let waiting = netpoll::spawn(rx);
         netpoll::task::yield_now().await;
         assert_eq!(tx.send(1), Err(1));
         assert!(waiting.await.unwrap().is_err());
