@@ -1,6 +1,6 @@
 //! Thread-local runtime context: the current handle (for `spawn`, `sleep`, sockets), whether the
 //! thread is inside a runtime (to refuse nested `block_on`), and, on a worker thread, which
-//! scheduler it runs and the tasks woken during the current poll.
+//! scheduler and P it runs (so a wake on this thread goes to that P's `runnext`).
 
 use std::cell::{Cell, RefCell};
 use std::marker::PhantomData;

@@ -20,7 +20,7 @@ pub use local_runtime::{LocalOptions, LocalRuntime};
 
 pub use metrics::RuntimeMetrics;
 
-use crate::scheduler::{worker, Shared};
+use crate::scheduler::{steal_retrying, worker, Shared};
 use crate::task::{Cell, Id as TaskId, JoinHandle, Task};
 
 /// How long dropping a [`Runtime`] waits for its threads before detaching them.
@@ -203,24 +203,16 @@ fn ignore_sigpipe() {
 
 /// Drops queued task references (they hold the scheduler: a reference cycle otherwise).
 fn drain_queues(shared: &Shared, some_stuck: bool) {
-    loop {
-        match shared.injector.steal() {
-            crossbeam_deque::Steal::Success(t) => drop(t),
-            crossbeam_deque::Steal::Retry => continue,
-            crossbeam_deque::Steal::Empty => break,
-        }
+    while let Some(t) = steal_retrying(|| shared.injector.steal()) {
+        drop(t);
     }
     for slot in shared.slots.iter() {
         if some_stuck && slot.status.in_poll().is_some() {
             // Its M is stuck inside a poll and still owns the Core.
             continue;
         }
-        loop {
-            match slot.stealer.steal() {
-                crossbeam_deque::Steal::Success(t) => drop(t),
-                crossbeam_deque::Steal::Retry => continue,
-                crossbeam_deque::Steal::Empty => break,
-            }
+        while let Some(t) = steal_retrying(|| slot.stealer.steal()) {
+            drop(t);
         }
         // `runnext` is thread-safe: empty it even where a stuck M may still push to it.
         slot.runnext.clear();

@@ -79,15 +79,16 @@ impl Idle {
         prev & SEARCH_MASK == 1
     }
 
-    /// Returns true if the worker was the last searcher (it must then re-check for work).
-    pub(crate) fn transition_worker_to_parked(&self, worker: usize, searching: bool) -> bool {
+    /// Lists the worker as a sleeper (and no longer a searcher, if it was one). The fence makes
+    /// the worker's re-check for work after this (`worker.rs::park`) see any work pushed before a
+    /// notifier read the state: a notifier that saw it awake skipped the wake-up.
+    pub(crate) fn transition_worker_to_parked(&self, worker: usize, searching: bool) {
         let mut sleepers = self.sleepers.lock();
         let dec = ONE_UNPARKED | usize::from(searching);
-        let prev = self.state.fetch_sub(dec, SeqCst);
+        self.state.fetch_sub(dec, SeqCst);
         sleepers.push(worker);
         drop(sleepers);
         fence(SeqCst);
-        searching && prev & SEARCH_MASK == 1
     }
 
     /// A worker woke by itself; true if it was still listed as a sleeper (so it is not
@@ -147,7 +148,7 @@ mod loom_tests {
                 q2.fetch_add(1, SeqCst);
                 i2.worker_to_notify()
             });
-            assert!(idle.transition_worker_to_parked(0, true));
+            idle.transition_worker_to_parked(0, true);
             let saw_work = queue.load(SeqCst) > 0;
             let woken = notifier.join().unwrap();
             assert!(

@@ -2,10 +2,11 @@
 //! injector, the idle/search protocol, the netpoller and timers it drains, sysmon, and the P
 //! hand-off.
 //!
-//! Wakes of tasks on a worker thread go to a thread-local buffer that the worker moves into its
-//! own queue (the last one into the LIFO slot) after the poll; wakes from anywhere else go to the
-//! injector and notify one idle worker. See `worker.rs` for the loop, `idle.rs`, `park.rs` and
-//! `handoff.rs` for the protocols.
+//! A task woken on a worker thread goes straight into that P's `runnext` (its LIFO slot; a task
+//! it displaces waits in the slot's overflow, which the worker moves into its queue between
+//! polls, see `runnext.rs`); a task woken anywhere else goes to the injector and notifies one
+//! idle worker. See `worker.rs` for the loop, and `idle.rs`, `park.rs`, `runnext.rs` and
+//! `handoff.rs` for the protocols, each with a loom model beside it.
 
 pub(crate) mod handoff;
 pub(crate) mod idle;
@@ -17,6 +18,7 @@ pub(crate) mod worker;
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::*};
 use std::sync::Arc;
+use std::task::Waker;
 use std::time::{Duration, Instant};
 
 use crossbeam_deque::{Injector, Stealer};
@@ -24,7 +26,7 @@ use crossbeam_utils::CachePadded;
 use slab::Slab;
 
 use crate::blocking::BlockingPool;
-use crate::io::driver::Driver;
+use crate::io::driver::{Driver, PollerGuard};
 use crate::loom::Mutex;
 use crate::runtime::context;
 use crate::task::{Cell, Id, JoinHandle, Task};
@@ -32,6 +34,18 @@ use crate::time::TimerQueue;
 use handoff::{CoreCell, Status};
 use idle::Idle;
 use park::Parker;
+
+/// Runs a crossbeam steal until it gives a definite answer: `Retry` (it lost a race with
+/// another thief) is tried again, as every caller wants.
+pub(crate) fn steal_retrying<T>(mut steal: impl FnMut() -> crossbeam_deque::Steal<T>) -> Option<T> {
+    loop {
+        match steal() {
+            crossbeam_deque::Steal::Success(t) => return Some(t),
+            crossbeam_deque::Steal::Empty => return None,
+            crossbeam_deque::Steal::Retry => {}
+        }
+    }
+}
 
 /// Settings fixed at build time.
 #[derive(Clone)]
@@ -243,6 +257,24 @@ pub(crate) struct Shared {
     pub(crate) id: crate::runtime::Id,
 }
 
+/// A parking worker blocks in the real netpoller, until the next timer.
+impl park::Netpoller for Shared {
+    type Guard<'a> = PollerGuard<'a>;
+
+    fn try_poller(&self) -> Option<PollerGuard<'_>> {
+        self.driver.try_poller()
+    }
+
+    fn block(&self, mut events: PollerGuard<'_>, wake: &mut Vec<Waker>) {
+        self.netpoll(Some(&mut events), true, false, wake);
+        self.metrics.driver_wakeups.fetch_add(1, Relaxed);
+    }
+
+    fn wake_poller(&self) {
+        self.driver.unpark();
+    }
+}
+
 impl Shared {
     pub(crate) fn new(config: Config) -> std::io::Result<Arc<Shared>> {
         let n = config.num_workers;
@@ -290,9 +322,46 @@ impl Shared {
     }
 
     /// Records that the netpoller was just drained.
-    pub(crate) fn note_polled(&self) {
+    fn note_polled(&self) {
         self.last_poll
             .store(self.start.elapsed().as_nanos() as u64, Relaxed);
+    }
+
+    /// One netpoller pass, the only place the runtime drains the poller and fires timers (Go's
+    /// `netpoll(delay)` then `checkTimers`): with the poller held in `events` (if this thread
+    /// got it), wait for events — until the next timer if `block` (a parking worker; a timer
+    /// added meanwhile that is due earlier interrupts the wait), else not at all — and apply
+    /// them, note the pass for sysmon's 10 ms rule, then fire due timers. The wakers of the
+    /// tasks made ready go to `wake`; the caller wakes them (on a worker thread they land in
+    /// its P). `busy`: a worker that still has tasks (its periodic check) takes at most
+    /// `max_io_events_per_busy_tick` events.
+    fn netpoll(
+        &self,
+        events: Option<&mut PollerGuard<'_>>,
+        block: bool,
+        busy: bool,
+        wake: &mut Vec<Waker>,
+    ) {
+        if let Some(events) = events {
+            let timeout = if block {
+                self.timers.begin_park(Instant::now(), None)
+            } else {
+                Some(Duration::ZERO)
+            };
+            self.driver.poll(events, timeout, busy, wake);
+            self.note_polled();
+            if block {
+                self.timers.end_park();
+            }
+        }
+        self.timers.process(Instant::now(), wake);
+    }
+
+    /// A netpoller pass that does not wait: drains the poller if no thread is waiting in it,
+    /// and fires due timers (a worker out of work, a busy worker's periodic check, sysmon).
+    pub(crate) fn netpoll_now(&self, busy: bool, wake: &mut Vec<Waker>) {
+        let mut events = self.driver.try_poller();
+        self.netpoll(events.as_mut(), false, busy, wake);
     }
 
     /// Spawns a future onto this runtime.

@@ -17,31 +17,55 @@
 //! |---|---|---|
 //! | `push(t)` | any thread whose current P this is: the owner during or between polls, or a stuck M that sysmon took the P from (it still believes it runs the P) | `swap` `t` into the slot; a task it displaced goes to the back of `overflow` (Go kicks it to the run queue; only the owner may touch the queue, and the pusher may not be the owner) |
 //! | `take()` | the owner (its next task), a thief, shutdown | `swap` null into the slot |
-//! | `drain_overflow_into(q)` | the owner, between polls | under the lock: move `overflow` to its queue, oldest first |
-//! | `steal_into(q)` | a thief, when the P's M has been in one poll for a while | `take()` and the whole `overflow` |
+//! | `drain_overflow_into(push)` | the owner, between polls | under the lock: move `overflow` to its queue, oldest first |
+//! | `steal_into(push)` | a thief, when the P's M has been in one poll for a while | `take()` and the whole `overflow` (the oldest displaced task to run now if the slot was empty) |
+//! | `clear()` | shutdown | `take()`, and empty `overflow` |
 //!
 //! Every transition of the slot is a single `swap`, so it moves each task to exactly one
 //! thread: two pushes never lose a task (the second one displaces the first into `overflow`),
 //! and a take races a push either before it (null, or the older task) or after it. The common
 //! case, one wake per poll, costs two atomic swaps and no lock: one to put the task in, one for
 //! the owner to take it out.
+//!
+//! The slot is generic over what it holds ([`Thin`]: a task, or a boxed number in the loom
+//! model below, which checks that every pushed item comes out exactly once whatever the
+//! interleaving of two pushers, the owner and a thief).
 
 use std::ptr;
-use std::sync::atomic::{AtomicPtr, AtomicUsize, Ordering::*};
 
-use crossbeam_deque::Worker;
-use parking_lot::Mutex;
+use crate::loom::{AtomicPtr, AtomicUsize, Mutex, Ordering::*};
+use crate::task::Task;
 
-use crate::task::{from_thin, into_thin, Task};
+/// Something that travels through one pointer-sized word: it gives up its ownership to the word
+/// and takes it back, once.
+pub(crate) trait Thin: Sized {
+    fn into_thin(self) -> *mut ();
 
-pub(crate) struct RunNext {
+    /// # Safety
+    /// `p` must come from `into_thin` of this type, and each such word may be turned back
+    /// only once.
+    unsafe fn from_thin(p: *mut ()) -> Self;
+}
+
+impl Thin for Task {
+    fn into_thin(self) -> *mut () {
+        crate::task::into_thin(self)
+    }
+
+    unsafe fn from_thin(p: *mut ()) -> Task {
+        // SAFETY: forwarded with the caller's guarantee.
+        unsafe { crate::task::from_thin(p) }
+    }
+}
+
+pub(crate) struct RunNext<T: Thin = Task> {
     slot: AtomicPtr<()>,
-    overflow: Mutex<Vec<Task>>,
+    overflow: Mutex<Vec<T>>,
     overflow_len: AtomicUsize,
 }
 
-impl Default for RunNext {
-    fn default() -> RunNext {
+impl<T: Thin> Default for RunNext<T> {
+    fn default() -> RunNext<T> {
         RunNext {
             slot: AtomicPtr::new(ptr::null_mut()),
             overflow: Mutex::new(Vec::new()),
@@ -50,14 +74,14 @@ impl Default for RunNext {
     }
 }
 
-impl RunNext {
+impl<T: Thin> RunNext<T> {
     /// Makes `task` the P's next task; a task it displaces waits in `overflow`.
-    pub(crate) fn push(&self, task: Task) {
-        let old = self.slot.swap(into_thin(task), AcqRel);
+    pub(crate) fn push(&self, task: T) {
+        let old = self.slot.swap(task.into_thin(), AcqRel);
         if !old.is_null() {
             // SAFETY: a non-null slot word came from `into_thin`, and the swap made this thread
             // its only holder.
-            let old = unsafe { from_thin(old) };
+            let old = unsafe { T::from_thin(old) };
             let mut g = self.overflow.lock();
             g.push(old);
             self.overflow_len.store(g.len(), Release);
@@ -65,13 +89,13 @@ impl RunNext {
     }
 
     /// Takes the slot's task.
-    pub(crate) fn take(&self) -> Option<Task> {
+    pub(crate) fn take(&self) -> Option<T> {
         if self.slot.load(Acquire).is_null() {
             return None;
         }
         let p = self.slot.swap(ptr::null_mut(), AcqRel);
         // SAFETY: as in `push`: the swap made this thread the only holder of the word.
-        (!p.is_null()).then(|| unsafe { from_thin(p) })
+        (!p.is_null()).then(|| unsafe { T::from_thin(p) })
     }
 
     /// Whether the slot holds a task (a hint: it may change at once).
@@ -83,25 +107,29 @@ impl RunNext {
         !self.has_slot() && self.overflow_len.load(Acquire) == 0
     }
 
-    /// Moves the displaced tasks into `local`, oldest first; returns how many. No lock is taken
-    /// when there are none (the length is written under the lock with `Release`; a push in
-    /// progress is seen by the owner's next call).
-    pub(crate) fn drain_overflow_into(&self, local: &Worker<Task>) -> usize {
+    /// Moves the displaced tasks into the owner's queue (`push`), oldest first; returns how
+    /// many. No lock is taken when there are none (the length is written under the lock with
+    /// `Release`; a push in progress is seen by the owner's next call).
+    pub(crate) fn drain_overflow_into(&self, mut push: impl FnMut(T)) -> usize {
         if self.overflow_len.load(Acquire) == 0 {
             return 0;
         }
         let mut g = self.overflow.lock();
         let n = g.len();
-        g.drain(..).for_each(|t| local.push(t));
+        g.drain(..).for_each(&mut push);
         self.overflow_len.store(0, Release);
         n
     }
 
-    /// A thief takes everything: one task to run now, the rest into its own queue.
-    pub(crate) fn steal_into(&self, local: &Worker<Task>) -> Option<Task> {
-        let first = self.take();
-        self.drain_overflow_into(local);
-        first.or_else(|| local.pop())
+    /// A thief takes everything: the slot's task to run now (or, if the slot was empty, the
+    /// oldest displaced one), the rest into its own queue (`push`), oldest first.
+    pub(crate) fn steal_into(&self, mut push: impl FnMut(T)) -> Option<T> {
+        let mut first = self.take();
+        self.drain_overflow_into(|t| match first {
+            None => first = Some(t),
+            Some(_) => push(t),
+        });
+        first
     }
 
     /// Drops every task held (shutdown: a queued task holds the scheduler, a cycle otherwise).
@@ -113,7 +141,7 @@ impl RunNext {
     }
 }
 
-impl Drop for RunNext {
+impl<T: Thin> Drop for RunNext<T> {
     fn drop(&mut self) {
         drop(self.take());
     }
@@ -124,6 +152,7 @@ mod tests {
     //! The slot with real task cells (also run under Miri: the thin-pointer round trip).
     use super::*;
     use crate::task::{Cell, Id};
+    use crossbeam_deque::Worker;
 
     fn task(shared: &std::sync::Arc<crate::scheduler::Shared>) -> Task {
         Cell::new(async {}, Id::next(), shared.clone())
@@ -146,20 +175,20 @@ mod tests {
         rn.push(c);
         // c is next; a and b were displaced, oldest first.
         assert_eq!(rn.take().map(|t| t.id()), Some(ids[2]));
-        assert_eq!(rn.drain_overflow_into(&local), 2);
+        assert_eq!(rn.drain_overflow_into(|t| local.push(t)), 2);
         assert_eq!(local.pop().map(|t| t.id()), Some(ids[0]));
         assert_eq!(local.pop().map(|t| t.id()), Some(ids[1]));
         assert!(rn.is_empty());
         // A thief takes the slot and the overflow; a slot-less steal runs the oldest.
         rn.push(task(shared));
         rn.push(task(shared));
-        assert!(rn.steal_into(&local).is_some());
+        assert!(rn.steal_into(|t| local.push(t)).is_some());
         assert_eq!(local.len(), 1);
         drop(local.pop());
         rn.push(task(shared));
         rn.push(task(shared));
         drop(rn.take());
-        assert!(rn.steal_into(&local).is_some() && local.is_empty());
+        assert!(rn.steal_into(|t| local.push(t)).is_some() && local.is_empty());
         // What is left when the slot drops (or is cleared) is released, not leaked.
         let last = task(shared);
         let weak = std::sync::Arc::downgrade(&last);
@@ -172,5 +201,53 @@ mod tests {
         rn.push(last);
         drop(rn);
         assert!(weak.upgrade().is_none());
+    }
+}
+
+#[cfg(all(test, loom))]
+mod loom_tests {
+    //! Every item pushed comes out exactly once: two pushers (a P's owner and a stuck M that
+    //! still believes it runs the P), the owner taking and draining, and a thief stealing, in
+    //! any interleaving. A lost item leaks its box (loom reports the leak); a duplicated one is
+    //! counted twice.
+    use super::*;
+    use crate::loom::Arc;
+
+    impl Thin for Box<usize> {
+        fn into_thin(self) -> *mut () {
+            Box::into_raw(self).cast()
+        }
+
+        unsafe fn from_thin(p: *mut ()) -> Box<usize> {
+            // SAFETY: `p` came from `Box::into_raw` in `into_thin`, turned back once.
+            unsafe { Box::from_raw(p.cast()) }
+        }
+    }
+
+    #[test]
+    fn every_pushed_item_comes_out_once() {
+        loom::model(|| {
+            let rn: Arc<RunNext<Box<usize>>> = Arc::new(RunNext::default());
+            let r2 = rn.clone();
+            let pusher = loom::thread::spawn(move || r2.push(Box::new(1)));
+            let r3 = rn.clone();
+            let thief = loom::thread::spawn(move || {
+                let mut got = Vec::new();
+                let first = r3.steal_into(|t| got.push(*t));
+                got.extend(first.map(|b| *b));
+                got
+            });
+            rn.push(Box::new(2));
+            let mut seen: Vec<usize> = rn.take().map(|b| *b).into_iter().collect();
+            rn.drain_overflow_into(|t| seen.push(*t));
+            pusher.join().unwrap();
+            seen.extend(thief.join().unwrap());
+            // What is still held after everyone is done.
+            seen.extend(rn.take().map(|b| *b));
+            rn.drain_overflow_into(|t| seen.push(*t));
+            seen.sort_unstable();
+            assert_eq!(seen, [1, 2], "each item exactly once");
+            assert!(rn.is_empty());
+        });
     }
 }

@@ -98,13 +98,7 @@ pub(crate) fn run(shared: Arc<Shared>) {
         let since_poll = (now.duration_since(shared.start).as_nanos() as u64)
             .saturating_sub(shared.last_poll.load(Relaxed));
         if Duration::from_nanos(since_poll) >= POLL_STALE {
-            if let Some(mut events) = shared.driver.try_poller() {
-                shared
-                    .driver
-                    .poll(&mut events, Some(Duration::ZERO), false, &mut wake);
-                shared.note_polled();
-            }
-            shared.timers.process(now, &mut wake);
+            shared.netpoll_now(false, &mut wake);
             if !wake.is_empty() {
                 did = true;
                 shared.metrics.sysmon_polls.fetch_add(1, Relaxed);

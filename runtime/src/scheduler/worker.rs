@@ -13,11 +13,10 @@ use std::sync::Arc;
 use std::task::Waker;
 use std::time::{Duration, Instant};
 
-use crossbeam_deque::Steal;
 use parking_lot::{Condvar, Mutex};
 
 use super::handoff::Core;
-use super::{Shared, WorkerMetrics};
+use super::{steal_retrying, Shared, WorkerMetrics};
 use crate::runtime::context;
 use crate::task::Task;
 
@@ -138,7 +137,7 @@ pub(crate) fn run_p(shared: &Arc<Shared>, p: usize, stop: &dyn Fn(StopCheck) -> 
 /// P's next task: its data is hot in cache.
 fn place_overflow(shared: &Shared, p: usize, core: &mut Core) {
     let slot = &shared.slots[p];
-    let moved = slot.runnext.drain_overflow_into(&core.local);
+    let moved = slot.runnext.drain_overflow_into(|t| core.local.push(t));
     if moved == 0 {
         return;
     }
@@ -170,23 +169,13 @@ fn next_task(shared: &Shared, p: usize, core: &mut Core) -> Option<Task> {
         core.local.push(t);
     }
     core.lifo_streak = 0;
-    core.local.pop().or_else(|| loop {
-        match shared.injector.steal_batch_and_pop(&core.local) {
-            Steal::Success(t) => break Some(t),
-            Steal::Empty => break None,
-            Steal::Retry => continue,
-        }
-    })
+    core.local
+        .pop()
+        .or_else(|| steal_retrying(|| shared.injector.steal_batch_and_pop(&core.local)))
 }
 
 fn steal_one(injector: &crossbeam_deque::Injector<Task>) -> Option<Task> {
-    loop {
-        match injector.steal() {
-            Steal::Success(t) => return Some(t),
-            Steal::Empty => return None,
-            Steal::Retry => continue,
-        }
-    }
+    steal_retrying(|| injector.steal())
 }
 
 /// Drains the netpoller without blocking (if nobody is blocked in it) and fires due timers;
@@ -195,13 +184,7 @@ fn steal_one(injector: &crossbeam_deque::Injector<Task>) -> Option<Task> {
 /// `max_io_events_per_busy_tick` events.
 fn maintenance(shared: &Shared, p: usize, core: &mut Core, busy: bool) -> bool {
     let mut wake: Vec<Waker> = Vec::new();
-    if let Some(mut events) = shared.driver.try_poller() {
-        shared
-            .driver
-            .poll(&mut events, Some(Duration::ZERO), busy, &mut wake);
-        shared.note_polled();
-    }
-    shared.timers.process(Instant::now(), &mut wake);
+    shared.netpoll_now(busy, &mut wake);
     let found = !wake.is_empty();
     wake.into_iter().for_each(Waker::wake);
     place_overflow(shared, p, core);
@@ -229,15 +212,9 @@ fn find_work(shared: &Shared, p: usize, core: &mut Core) -> Option<Task> {
             continue;
         }
         let v = &shared.slots[victim];
-        loop {
-            match v.stealer.steal_batch_and_pop(&core.local) {
-                Steal::Success(t) => {
-                    WorkerMetrics::bump(&shared.slots[p].metrics.steals, 1);
-                    return Some(t);
-                }
-                Steal::Empty => break,
-                Steal::Retry => continue,
-            }
+        if let Some(t) = steal_retrying(|| v.stealer.steal_batch_and_pop(&core.local)) {
+            WorkerMetrics::bump(&shared.slots[p].metrics.steals, 1);
+            return Some(t);
         }
         // A victim stuck in a long poll may hold in `runnext` a task its poll woke.
         if let Some(t) = steal_runnext(v, &core.local) {
@@ -245,13 +222,7 @@ fn find_work(shared: &Shared, p: usize, core: &mut Core) -> Option<Task> {
             return Some(t);
         }
     }
-    loop {
-        match shared.injector.steal_batch_and_pop(&core.local) {
-            Steal::Success(t) => return Some(t),
-            Steal::Empty => return None,
-            Steal::Retry => continue,
-        }
-    }
+    steal_retrying(|| shared.injector.steal_batch_and_pop(&core.local))
 }
 
 /// Takes the `runnext` of victim `v` if its M is inside a poll and still inside the same one
@@ -269,7 +240,7 @@ fn steal_runnext(v: &super::Slot, local: &crossbeam_deque::Worker<Task>) -> Opti
     if v.status.in_poll() != Some(seq) {
         return None;
     }
-    v.runnext.steal_into(local)
+    v.runnext.steal_into(|t| local.push(t))
 }
 
 /// Sleeps until notified, or until I/O or a timer makes a task ready (see `idle.rs`/`park.rs`).
@@ -369,10 +340,9 @@ impl Threads {
             return true;
         }
         drop(st);
-        if self.spawn_m(shared, None).is_err() {
-            // No thread could be made: the P waits in `handoffs` for the stuck M to come back.
-            return true;
-        }
+        // The P is retaken either way: if no thread can be made, it waits in `handoffs` for the
+        // stuck M to come back (or for a spare).
+        let _ = self.spawn_m(shared, None);
         true
     }
 
@@ -491,7 +461,7 @@ pub(crate) fn block_on_current<F: std::future::Future>(shared: &Arc<Shared>, fut
         fn wake_by_ref(self: &Arc<Self>) {
             self.woken.store(true, SeqCst);
             if let Some(shared) = self.shared.upgrade() {
-                shared.slots[0].parker.unpark(&shared);
+                shared.slots[0].parker.unpark(&*shared);
             }
         }
     }
