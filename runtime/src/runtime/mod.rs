@@ -3,25 +3,28 @@
 
 mod builder;
 pub(crate) mod context;
+mod handle;
 mod local_runtime;
 mod metrics;
+mod park_on;
 
 use std::fmt;
 use std::future::Future;
 use std::io;
 use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
 use std::sync::Arc;
-use std::task::{Context, Poll, Wake, Waker};
+
 use std::time::{Duration, Instant};
 
 pub use crate::scheduler::LongPoll;
 pub use builder::Builder;
+pub use handle::{EnterGuard, Handle, TryCurrentError};
 pub use local_runtime::{LocalOptions, LocalRuntime};
 
 pub use metrics::RuntimeMetrics;
 
-use crate::scheduler::{steal_retrying, worker, Shared};
-use crate::task::{Cell, Id as TaskId, JoinHandle, Task};
+use crate::scheduler::{current_thread, Shared};
+use crate::task::JoinHandle;
 
 /// How long dropping a [`Runtime`] waits for its threads before detaching them.
 const DROP_TIMEOUT: Duration = Duration::from_secs(10);
@@ -58,7 +61,7 @@ impl Runtime {
     }
 
     pub(crate) fn start(shared: Arc<Shared>) -> io::Result<Runtime> {
-        ignore_sigpipe();
+        crate::sys::ignore_sigpipe();
         let mut rt = Runtime {
             handle: Handle {
                 shared: shared.clone(),
@@ -102,9 +105,9 @@ impl Runtime {
                 }
             }
             let _release = Release(&self.core_in_use);
-            return worker::block_on_current(shared, future);
+            return current_thread::block_on(shared, future);
         }
-        park_on(future)
+        park_on::park_on(future)
     }
 
     /// Spawns a task; see [`spawn`].
@@ -166,56 +169,12 @@ impl Runtime {
         }
         // Every worker is gone (or stuck in a poll): drop the futures of all other tasks.
         shared.owned.shutdown_all();
-        drain_queues(shared, stuck > 0);
+        shared.drain_queues(stuck > 0);
         shared.timers.clear();
         shared.driver.shutdown();
         shared.blocking.shutdown(deadline);
         // Tasks cancelled above may have woken others into the queues meanwhile.
-        drain_queues(shared, stuck > 0);
-    }
-}
-
-/// Writes to a departed peer must fail with EPIPE, never kill the process. send/sendmsg use
-/// MSG_NOSIGNAL, but splice(2) and sendfile(2) into a socket cannot, so, as Go's runtime does,
-/// SIGPIPE is ignored when its disposition is still the default (Rust binaries already ignore
-/// it; a C host embedding netpoll may not). A handler someone installed is left alone.
-fn ignore_sigpipe() {
-    if cfg!(miri) {
-        return; // Miri has no sigaction; the process is the test harness anyway.
-    }
-    static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| {
-        // SAFETY: querying and then setting SIGPIPE's disposition with valid pointers; SIG_IGN
-        // is async-signal-safe by definition.
-        unsafe {
-            let mut old: libc::sigaction = std::mem::zeroed();
-            if libc::sigaction(libc::SIGPIPE, std::ptr::null(), &mut old) == 0
-                && old.sa_sigaction == libc::SIG_DFL
-            {
-                let mut ign: libc::sigaction = std::mem::zeroed();
-                ign.sa_sigaction = libc::SIG_IGN;
-                libc::sigemptyset(&mut ign.sa_mask);
-                libc::sigaction(libc::SIGPIPE, &ign, std::ptr::null_mut());
-            }
-        }
-    });
-}
-
-/// Drops queued task references (they hold the scheduler: a reference cycle otherwise).
-fn drain_queues(shared: &Shared, some_stuck: bool) {
-    while let Some(t) = steal_retrying(|| shared.injector.steal()) {
-        drop(t);
-    }
-    for slot in shared.slots.iter() {
-        if some_stuck && slot.status.in_poll().is_some() {
-            // Its M is stuck inside a poll and still owns the Core.
-            continue;
-        }
-        while let Some(t) = steal_retrying(|| slot.stealer.steal()) {
-            drop(t);
-        }
-        // `runnext` is thread-safe: empty it even where a stuck M may still push to it.
-        slot.runnext.clear();
+        shared.drain_queues(stuck > 0);
     }
 }
 
@@ -231,151 +190,6 @@ impl fmt::Debug for Runtime {
             .field("workers", &self.handle.shared.config.num_workers)
             .field("current_thread", &self.handle.shared.config.current_thread)
             .finish()
-    }
-}
-
-/// Polls `future` on this thread, sleeping (std park) between wake-ups.
-fn park_on<F: Future>(future: F) -> F::Output {
-    struct ThreadWaker {
-        thread: std::thread::Thread,
-        notified: AtomicBool,
-    }
-    impl Wake for ThreadWaker {
-        fn wake(self: Arc<Self>) {
-            self.wake_by_ref()
-        }
-        fn wake_by_ref(self: &Arc<Self>) {
-            if !self.notified.swap(true, SeqCst) {
-                self.thread.unpark();
-            }
-        }
-    }
-    let tw = Arc::new(ThreadWaker {
-        thread: std::thread::current(),
-        notified: AtomicBool::new(false),
-    });
-    let waker = Waker::from(tw.clone());
-    let mut cx = Context::from_waker(&waker);
-    let mut future = std::pin::pin!(future);
-    loop {
-        // A budget per poll, as a task has (see `task::coop`).
-        let budget = crate::task::coop::start();
-        let polled = future.as_mut().poll(&mut cx);
-        drop(budget);
-        if let Poll::Ready(v) = polled {
-            return v;
-        }
-        while !tw.notified.swap(false, SeqCst) {
-            std::thread::park();
-        }
-    }
-}
-
-/// A cheap, cloneable reference to a runtime, like `tokio::runtime::Handle`.
-#[derive(Clone)]
-pub struct Handle {
-    pub(crate) shared: Arc<Shared>,
-}
-
-impl Handle {
-    /// The handle of the runtime this thread is in.
-    ///
-    /// # Panics
-    /// Outside a runtime (no task, no `block_on`, no [`Handle::enter`] guard).
-    pub fn current() -> Handle {
-        match Handle::try_current() {
-            Ok(h) => h,
-            Err(e) => panic!("{e}"),
-        }
-    }
-
-    /// The handle of the runtime this thread is in, if any.
-    pub fn try_current() -> Result<Handle, TryCurrentError> {
-        context::with_current(Handle::clone)
-    }
-
-    /// Spawns a task onto this runtime.
-    pub fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
-    where
-        F: Future + Send + 'static,
-        F::Output: Send + 'static,
-    {
-        self.shared.spawn(future)
-    }
-
-    /// Runs a blocking closure on this runtime's blocking pool.
-    pub fn spawn_blocking<F, R>(&self, f: F) -> JoinHandle<R>
-    where
-        F: FnOnce() -> R + Send + 'static,
-        R: Send + 'static,
-    {
-        struct BlockingTask<F>(Option<F>);
-        impl<F> Unpin for BlockingTask<F> {}
-        impl<F: FnOnce() -> R, R> Future for BlockingTask<F> {
-            type Output = R;
-            fn poll(mut self: std::pin::Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<R> {
-                let f = self
-                    .0
-                    .take()
-                    .expect("blocking task polled after completion");
-                Poll::Ready(f())
-            }
-        }
-        let cell = Cell::new(BlockingTask(Some(f)), TaskId::next(), self.shared.clone());
-        let join = JoinHandle::new(cell.clone());
-        let task: Task = cell;
-        if let Err(task) = self.shared.blocking.spawn(&self.shared, task) {
-            task.shutdown();
-        }
-        join
-    }
-
-    /// Runs `future` to completion on this thread (see [`Runtime::block_on`]).
-    ///
-    /// # Panics
-    /// When called from inside a runtime.
-    pub fn block_on<F: Future>(&self, future: F) -> F::Output {
-        let _guard = context::enter_block_on(self);
-        park_on(future)
-    }
-
-    /// Makes this runtime the current one until the guard drops.
-    pub fn enter(&self) -> EnterGuard<'_> {
-        EnterGuard {
-            _guard: context::enter_handle(self),
-            _local: None,
-            _lifetime: std::marker::PhantomData,
-        }
-    }
-
-    /// The runtime's counters.
-    pub fn metrics(&self) -> RuntimeMetrics {
-        RuntimeMetrics::new(self.shared.clone())
-    }
-
-    /// The name given with [`Builder::name`], if any.
-    pub fn name(&self) -> Option<&str> {
-        self.shared.config.name.as_deref()
-    }
-
-    /// Which flavour the runtime is.
-    ///
-    /// ```
-    /// use netpoll_runtime::runtime::{Builder, RuntimeFlavor};
-    /// let rt = Builder::new_current_thread().build().unwrap();
-    /// assert_eq!(rt.handle().runtime_flavor(), RuntimeFlavor::CurrentThread);
-    /// ```
-    pub fn runtime_flavor(&self) -> RuntimeFlavor {
-        if self.shared.config.current_thread {
-            RuntimeFlavor::CurrentThread
-        } else {
-            RuntimeFlavor::MultiThread
-        }
-    }
-
-    /// An id of the runtime, unique among the runtimes (and `LocalSet`s) of this process.
-    pub fn id(&self) -> Id {
-        self.shared.id
     }
 }
 
@@ -441,65 +255,6 @@ impl fmt::Display for Id {
         self.0.fmt(f)
     }
 }
-
-impl fmt::Debug for Handle {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Handle").finish_non_exhaustive()
-    }
-}
-
-/// Returned by [`Handle::enter`]; restores the previous context on drop.
-#[must_use = "the runtime is current only while the guard lives"]
-pub struct EnterGuard<'a> {
-    /// [`LocalRuntime::enter`]: its task set is current too (restored first).
-    _local: Option<crate::task::LocalEnterGuard>,
-    _guard: context::SetGuard,
-    _lifetime: std::marker::PhantomData<&'a Handle>,
-}
-
-impl fmt::Debug for EnterGuard<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("EnterGuard")
-    }
-}
-
-/// Why [`Handle::try_current`] found no runtime.
-#[derive(Debug)]
-pub struct TryCurrentError {
-    destroyed: bool,
-}
-
-impl TryCurrentError {
-    pub(crate) fn no_context() -> TryCurrentError {
-        TryCurrentError { destroyed: false }
-    }
-    pub(crate) fn thread_local_destroyed() -> TryCurrentError {
-        TryCurrentError { destroyed: true }
-    }
-    /// True if the thread has no runtime context at all.
-    pub fn is_missing_context(&self) -> bool {
-        !self.destroyed
-    }
-    /// True if the thread is exiting and its context is gone.
-    pub fn is_thread_local_destroyed(&self) -> bool {
-        self.destroyed
-    }
-}
-
-impl fmt::Display for TryCurrentError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.destroyed {
-            f.write_str("the netpoll runtime context is gone: this thread is being destroyed")
-        } else {
-            f.write_str(
-                "there is no netpoll runtime in this thread: call this from a task, inside \
-                 `Runtime::block_on`, or while a `Handle::enter()` guard is alive",
-            )
-        }
-    }
-}
-
-impl std::error::Error for TryCurrentError {}
 
 /// Spawns a task onto the current runtime, like `tokio::spawn`.
 ///

@@ -8,11 +8,13 @@
 //! idle worker. See `worker.rs` for the loop, and `idle.rs`, `park.rs`, `runnext.rs` and
 //! `handoff.rs` for the protocols, each with a loom model beside it.
 
+pub(crate) mod current_thread;
 pub(crate) mod handoff;
 pub(crate) mod idle;
 pub(crate) mod park;
 pub(crate) mod runnext;
 pub(crate) mod sysmon;
+pub(crate) mod threads;
 pub(crate) mod worker;
 
 use std::future::Future;
@@ -250,7 +252,7 @@ pub(crate) struct Shared {
     pub(crate) start: Instant,
     /// When the netpoller was last drained (ns since `start`), for sysmon's 10 ms rule.
     pub(crate) last_poll: AtomicU64,
-    pub(crate) threads: worker::Threads,
+    pub(crate) threads: threads::Threads,
     pub(crate) sysmon: sysmon::SysmonShared,
     pub(crate) metrics: SharedMetrics,
     /// `Handle::id`.
@@ -306,7 +308,7 @@ impl Shared {
             timers: TimerQueue::new(),
             owned: OwnedTasks::new(n),
             blocking: BlockingPool::new(&config),
-            threads: worker::Threads::new(),
+            threads: threads::Threads::new(),
             sysmon: sysmon::SysmonShared::default(),
             config,
             shutdown: AtomicBool::new(false),
@@ -434,6 +436,24 @@ impl Shared {
         !self.injector.is_empty()
             || !self.slots[p].runnext.is_empty()
             || self.slots.iter().any(|s| !s.stealer.is_empty())
+    }
+
+    /// Drops queued task references (they hold the scheduler: a reference cycle otherwise).
+    pub(crate) fn drain_queues(&self, some_stuck: bool) {
+        while let Some(t) = steal_retrying(|| self.injector.steal()) {
+            drop(t);
+        }
+        for slot in self.slots.iter() {
+            if some_stuck && slot.status.in_poll().is_some() {
+                // Its M is stuck inside a poll and still owns the Core.
+                continue;
+            }
+            while let Some(t) = steal_retrying(|| slot.stealer.steal()) {
+                drop(t);
+            }
+            // `runnext` is thread-safe: empty it even where a stuck M may still push to it.
+            slot.runnext.clear();
+        }
     }
 
     /// Starts shutting down: new spawns are cancelled, every thread is told to stop.

@@ -24,6 +24,9 @@ macro_rules! syscall {
     }};
 }
 
+mod sigpipe;
+pub(crate) use sigpipe::ignore_sigpipe;
+
 #[cfg(target_os = "linux")]
 #[path = "epoll.rs"]
 mod selector;
