@@ -92,7 +92,7 @@ fn peer_reset_mid_read_and_mid_write() {
                 a.read(&mut buf).await
             });
             netpoll::time::sleep(Duration::from_millis(20)).await;
-            b.set_linger(Some(Duration::ZERO)).unwrap();
+            b.set_zero_linger().unwrap();
             drop(b);
             let r = reader.await.unwrap();
             assert!(
@@ -112,7 +112,7 @@ fn peer_reset_mid_read_and_mid_write() {
                 }
             });
             netpoll::time::sleep(Duration::from_millis(30)).await;
-            b.set_linger(Some(Duration::ZERO)).unwrap();
+            b.set_zero_linger().unwrap();
             drop(b);
             let e = writer.await.unwrap();
             assert!(

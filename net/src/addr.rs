@@ -100,6 +100,12 @@ impl<T: ToSocketAddrs + ?Sized> sealed::Sealed for &T {
     }
 }
 
+/// An IP address from a `socket2` address (`InvalidInput` for any other family).
+pub(crate) fn to_inet(a: socket2::SockAddr) -> io::Result<SocketAddr> {
+    a.as_socket()
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "not an IP socket address"))
+}
+
 /// Resolves an address argument to its addresses.
 pub(crate) async fn resolve<A: ToSocketAddrs + ?Sized>(addr: &A) -> io::Result<Vec<SocketAddr>> {
     match addr.resolve()? {

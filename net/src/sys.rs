@@ -2,7 +2,11 @@
 //! `io::Error`. Options and address conversions go through `socket2`.
 
 use std::io;
+use std::mem::MaybeUninit;
 use std::os::fd::{FromRawFd, OwnedFd, RawFd};
+
+use bytes::BufMut;
+use netpoll_io::ReadBuf;
 
 use socket2::SockAddr;
 
@@ -21,10 +25,10 @@ macro_rules! syscall {
 }
 
 #[cfg(any(target_os = "linux", target_os = "android", target_os = "freebsd"))]
-const NOSIGNAL: libc::c_int = libc::MSG_NOSIGNAL;
+pub(crate) const NOSIGNAL: libc::c_int = libc::MSG_NOSIGNAL;
 // macOS has no MSG_NOSIGNAL; sockets get SO_NOSIGPIPE at creation instead.
 #[cfg(not(any(target_os = "linux", target_os = "android", target_os = "freebsd")))]
-const NOSIGNAL: libc::c_int = 0;
+pub(crate) const NOSIGNAL: libc::c_int = 0;
 
 /// `recv` into `buf`.
 pub(crate) fn recv(fd: RawFd, buf: &mut [u8], flags: libc::c_int) -> io::Result<usize> {
@@ -168,4 +172,243 @@ pub(crate) fn socket(domain: socket2::Domain, ty: socket2::Type) -> io::Result<s
         s
     };
     Ok(s)
+}
+
+/// `recvmsg` into several buffers.
+pub(crate) fn recv_vectored(
+    fd: RawFd,
+    bufs: &mut [io::IoSliceMut<'_>],
+    flags: libc::c_int,
+) -> io::Result<usize> {
+    // SAFETY: an all-zero msghdr is valid (no name, no control data).
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    // IoSliceMut is ABI-compatible with iovec on unix; the kernel writes within each one.
+    msg.msg_iov = bufs.as_mut_ptr().cast::<libc::iovec>();
+    msg.msg_iovlen = bufs.len().min(1024) as _;
+    syscall!(recvmsg(fd, &mut msg, flags)).map(|n| n as usize)
+}
+
+/// Runs `f` (a receive syscall that writes only initialised bytes and returns how many it
+/// wrote) on the unfilled part of `buf`, and marks those bytes filled.
+fn fill_read_buf<R>(
+    buf: &mut ReadBuf<'_>,
+    f: impl FnOnce(&mut [MaybeUninit<u8>]) -> io::Result<(usize, R)>,
+) -> io::Result<(usize, R)> {
+    // SAFETY: `f` is one of this module's receive calls: the kernel only writes initialised
+    // bytes into the memory, never de-initialises it.
+    let dst = unsafe { buf.unfilled_mut() };
+    let (n, r) = f(dst)?;
+    // SAFETY: the kernel wrote (initialised) `n` bytes at the start of the unfilled part.
+    unsafe { buf.assume_init(n) };
+    buf.advance(n);
+    Ok((n, r))
+}
+
+/// [`fill_read_buf`] for a `bytes::BufMut` (`try_read_buf`, `recv_buf`).
+fn fill_buf_mut<B: BufMut + ?Sized, R>(
+    buf: &mut B,
+    f: impl FnOnce(&mut [MaybeUninit<u8>]) -> io::Result<(usize, R)>,
+) -> io::Result<(usize, R)> {
+    let chunk = buf.chunk_mut();
+    // SAFETY: as in `fill_read_buf`: only the kernel writes through this slice, and it writes
+    // initialised bytes.
+    let dst = unsafe { chunk.as_uninit_slice_mut() };
+    let (n, r) = f(dst)?;
+    // SAFETY: the kernel initialised `n` bytes at the start of `chunk_mut`.
+    unsafe { buf.advance_mut(n) };
+    Ok((n, r))
+}
+
+/// A receive into an initialised buffer, through the uninitialised-memory form.
+fn with_uninit<R>(
+    buf: &mut [u8],
+    f: impl FnOnce(&mut [MaybeUninit<u8>]) -> io::Result<R>,
+) -> io::Result<R> {
+    // SAFETY: `u8` and `MaybeUninit<u8>` share a layout, and `f` (one of this module's receive
+    // calls) only ever writes initialised bytes, so `buf` stays initialised.
+    let ubuf = unsafe { &mut *(buf as *mut [u8] as *mut [MaybeUninit<u8>]) };
+    f(ubuf)
+}
+
+/// `recv` with `flags` into the unfilled part of a `ReadBuf`; returns the byte count.
+pub(crate) fn recv_read_buf(
+    fd: RawFd,
+    buf: &mut ReadBuf<'_>,
+    flags: libc::c_int,
+) -> io::Result<usize> {
+    fill_read_buf(buf, |dst| Ok((recv_uninit(fd, dst, flags)?, ()))).map(|(n, ())| n)
+}
+
+/// `recv` with `flags` into a `BufMut`; returns the byte count.
+pub(crate) fn recv_buf_mut<B: BufMut + ?Sized>(
+    fd: RawFd,
+    buf: &mut B,
+    flags: libc::c_int,
+) -> io::Result<usize> {
+    fill_buf_mut(buf, |dst| Ok((recv_uninit(fd, dst, flags)?, ()))).map(|(n, ())| n)
+}
+
+/// `recvfrom` with `flags` into a slice.
+pub(crate) fn recv_from(
+    sock: &socket2::SockRef<'_>,
+    buf: &mut [u8],
+    flags: libc::c_int,
+) -> io::Result<(usize, SockAddr)> {
+    with_uninit(buf, |dst| sock.recv_from_with_flags(dst, flags))
+}
+
+/// `recvfrom` with `flags` into the unfilled part of a `ReadBuf`.
+pub(crate) fn recv_from_read_buf(
+    sock: &socket2::SockRef<'_>,
+    buf: &mut ReadBuf<'_>,
+    flags: libc::c_int,
+) -> io::Result<SockAddr> {
+    fill_read_buf(buf, |dst| sock.recv_from_with_flags(dst, flags)).map(|(_, a)| a)
+}
+
+/// `recvfrom` with `flags` into a `BufMut`.
+pub(crate) fn recv_from_buf_mut<B: BufMut + ?Sized>(
+    sock: &socket2::SockRef<'_>,
+    buf: &mut B,
+    flags: libc::c_int,
+) -> io::Result<(usize, SockAddr)> {
+    fill_buf_mut(buf, |dst| sock.recv_from_with_flags(dst, flags))
+}
+
+/// SO_BINDTODEVICE (Linux): tokio has `bind_device` there only; elsewhere `Unsupported`.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+pub(crate) fn bind_device(sock: &socket2::SockRef<'_>, iface: Option<&[u8]>) -> io::Result<()> {
+    sock.bind_device(iface)
+}
+
+/// SO_BINDTODEVICE is Linux-only.
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+pub(crate) fn bind_device(_: &socket2::SockRef<'_>, _: Option<&[u8]>) -> io::Result<()> {
+    Err(unsupported("SO_BINDTODEVICE"))
+}
+
+/// The device bound with SO_BINDTODEVICE (Linux).
+#[cfg(any(target_os = "linux", target_os = "android"))]
+pub(crate) fn device(sock: &socket2::SockRef<'_>) -> io::Result<Option<Vec<u8>>> {
+    sock.device()
+}
+
+/// SO_BINDTODEVICE is Linux-only.
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+pub(crate) fn device(_: &socket2::SockRef<'_>) -> io::Result<Option<Vec<u8>>> {
+    Err(unsupported("SO_BINDTODEVICE"))
+}
+
+/// TCP_QUICKACK (Linux).
+#[cfg(any(target_os = "linux", target_os = "android"))]
+pub(crate) fn set_quickack(sock: &socket2::SockRef<'_>, on: bool) -> io::Result<()> {
+    sock.set_tcp_quickack(on)
+}
+
+/// TCP_QUICKACK is Linux-only.
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+pub(crate) fn set_quickack(_: &socket2::SockRef<'_>, _: bool) -> io::Result<()> {
+    Err(unsupported("TCP_QUICKACK"))
+}
+
+/// TCP_QUICKACK (Linux).
+#[cfg(any(target_os = "linux", target_os = "android"))]
+pub(crate) fn quickack(sock: &socket2::SockRef<'_>) -> io::Result<bool> {
+    sock.tcp_quickack()
+}
+
+/// TCP_QUICKACK is Linux-only.
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+pub(crate) fn quickack(_: &socket2::SockRef<'_>) -> io::Result<bool> {
+    Err(unsupported("TCP_QUICKACK"))
+}
+
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+fn unsupported(what: &str) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::Unsupported,
+        format!("{what} is not available on this platform"),
+    )
+}
+
+impl FromRawFd for crate::tcp::TcpSocket {
+    /// Takes ownership of `fd`, a TCP socket (tokio's `FromRawFd`).
+    ///
+    /// # Safety
+    /// `fd` must be an open socket that nothing else owns or closes.
+    unsafe fn from_raw_fd(fd: RawFd) -> crate::tcp::TcpSocket {
+        // SAFETY: the caller passes an open socket fd it gives up ownership of.
+        let inner = unsafe { socket2::Socket::from_raw_fd(fd) };
+        crate::tcp::TcpSocket { inner }
+    }
+}
+
+/// The abstract name of a Unix address (Linux).
+#[cfg(any(target_os = "linux", target_os = "android"))]
+pub(crate) fn as_abstract_name(a: &std::os::unix::net::SocketAddr) -> Option<&[u8]> {
+    use std::os::linux::net::SocketAddrExt;
+    a.as_abstract_name()
+}
+
+/// Abstract names are a Linux feature.
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+pub(crate) fn as_abstract_name(_: &std::os::unix::net::SocketAddr) -> Option<&[u8]> {
+    None
+}
+
+/// A std Unix address with an abstract name (Linux).
+#[cfg(any(target_os = "linux", target_os = "android"))]
+pub(crate) fn from_abstract_name(name: &[u8]) -> io::Result<std::os::unix::net::SocketAddr> {
+    use std::os::linux::net::SocketAddrExt;
+    std::os::unix::net::SocketAddr::from_abstract_name(name)
+}
+
+/// Abstract names are a Linux feature.
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+pub(crate) fn from_abstract_name(_: &[u8]) -> io::Result<std::os::unix::net::SocketAddr> {
+    Err(unsupported("an abstract Unix socket name"))
+}
+
+/// A `socket2` address for an abstract name: socket2 reads a leading NUL that way.
+pub(crate) fn abstract_sock_addr(name: &[u8]) -> io::Result<SockAddr> {
+    use std::os::unix::ffi::OsStrExt;
+    let mut bytes = Vec::with_capacity(name.len() + 1);
+    bytes.push(0);
+    bytes.extend_from_slice(name);
+    SockAddr::unix(std::ffi::OsStr::from_bytes(&bytes))
+}
+
+/// The peer's credentials: SO_PEERCRED (Linux).
+#[cfg(any(target_os = "linux", target_os = "android"))]
+pub(crate) fn peer_cred(fd: &OwnedFd) -> io::Result<crate::unix::UCred> {
+    use std::os::fd::AsRawFd;
+    // SAFETY: an all-zero ucred is a valid value of this plain C struct.
+    let mut cred: libc::ucred = unsafe { std::mem::zeroed() };
+    let mut len = std::mem::size_of::<libc::ucred>() as libc::socklen_t;
+    syscall!(getsockopt(
+        fd.as_raw_fd(),
+        libc::SOL_SOCKET,
+        libc::SO_PEERCRED,
+        (&mut cred as *mut libc::ucred).cast(),
+        &mut len
+    ))?;
+    Ok(crate::unix::UCred {
+        pid: Some(cred.pid),
+        uid: cred.uid,
+        gid: cred.gid,
+    })
+}
+
+/// The peer's credentials: `getpeereid` (BSDs, macOS); the pid is not reported there.
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+pub(crate) fn peer_cred(fd: &OwnedFd) -> io::Result<crate::unix::UCred> {
+    use std::os::fd::AsRawFd;
+    let mut uid: libc::uid_t = 0;
+    let mut gid: libc::gid_t = 0;
+    syscall!(getpeereid(fd.as_raw_fd(), &mut uid, &mut gid))?;
+    Ok(crate::unix::UCred {
+        pid: None,
+        uid,
+        gid,
+    })
 }

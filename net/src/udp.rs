@@ -1,15 +1,15 @@
 use std::io;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
+use std::os::fd::OwnedFd;
 use std::task::{Context, Poll};
 
-use netpoll_io::{Direction, ReadBuf};
+use netpoll_io::ReadBuf;
 
-use crate::addr::{each_addr, resolve, ToSocketAddrs};
-use crate::poll_fd::PollFd;
-use crate::{Interest, Ready};
+use crate::addr::{each_addr, resolve, to_inet, ToSocketAddrs};
+use crate::poll_evented::PollEvented;
 
-/// A UDP socket, like `tokio::net::UdpSocket`.
+/// A UDP socket, like `tokio::net::UdpSocket`. The methods shared with `UnixDatagram` are
+/// written once, in `PollEvented`.
 ///
 /// ```
 /// # netpoll_runtime::runtime::Runtime::new().unwrap().block_on(async {
@@ -22,13 +22,10 @@ use crate::{Interest, Ready};
 /// # std::io::Result::Ok(()) }).unwrap();
 /// ```
 pub struct UdpSocket {
-    io: PollFd,
+    io: PollEvented,
 }
 
-fn to_sock(a: socket2::SockAddr) -> io::Result<SocketAddr> {
-    a.as_socket()
-        .ok_or_else(|| io::Error::other("not an IP socket"))
-}
+crate::methods::datagram_methods!(UdpSocket, std::net::UdpSocket, SocketAddr, to_inet);
 
 impl UdpSocket {
     /// Binds to `addr`, trying each resolved address in turn.
@@ -42,26 +39,14 @@ impl UdpSocket {
             let s = crate::sys::socket(domain, socket2::Type::DGRAM)?;
             s.bind(&a.into())?;
             Ok(UdpSocket {
-                io: PollFd::new(OwnedFd::from(s))?,
+                io: PollEvented::new(OwnedFd::from(s))?,
             })
         })
         .await
     }
 
-    /// Wraps a std socket (made non-blocking here).
-    pub fn from_std(s: std::net::UdpSocket) -> io::Result<UdpSocket> {
-        s.set_nonblocking(true)?;
-        Ok(UdpSocket {
-            io: PollFd::new(OwnedFd::from(s))?,
-        })
-    }
-
-    /// Deregisters and returns a std socket.
-    pub fn into_std(self) -> io::Result<std::net::UdpSocket> {
-        Ok(std::net::UdpSocket::from(self.io.into_fd()?))
-    }
-
-    /// Sets the default peer for `send`/`recv`.
+    /// Sets the default peer for `send`/`recv` (and receives only from it), trying each
+    /// resolved address in turn.
     pub async fn connect<A: ToSocketAddrs>(&self, addr: A) -> io::Result<()> {
         let mut last = None;
         for a in resolve(&addr).await? {
@@ -75,109 +60,94 @@ impl UdpSocket {
         }))
     }
 
-    /// The local address.
-    pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        to_sock(self.io.sock().local_addr()?)
-    }
-
-    /// The connected peer.
-    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
-        to_sock(self.io.sock().peer_addr()?)
-    }
-
-    /// Sends to the connected peer.
-    pub async fn send(&self, buf: &[u8]) -> io::Result<usize> {
-        let fd = self.io.fd();
-        self.io
-            .async_io(Direction::Write, || crate::sys::send(fd, buf))
-            .await
-    }
-
-    /// Receives from the connected peer.
-    pub async fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
-        let fd = self.io.fd();
-        self.io
-            .async_io(Direction::Read, || crate::sys::recv(fd, buf, 0))
-            .await
-    }
-
-    /// Sends to `target`.
+    /// Sends one datagram to `target` (the first address it resolves to), waiting for room.
+    ///
+    /// # Cancel safety
+    /// Cancel safe: if cancelled, nothing was sent.
     pub async fn send_to<A: ToSocketAddrs>(&self, buf: &[u8], target: A) -> io::Result<usize> {
         let addrs = resolve(&target).await?;
         let to = addrs
             .first()
             .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "no address to send to"))?;
-        let to: socket2::SockAddr = (*to).into();
-        let sock = self.io.sock();
-        self.io
-            .async_io(Direction::Write, || sock.send_to(buf, &to))
-            .await
+        self.io.send_to(buf, &(*to).into()).await
     }
 
-    /// Receives one datagram and its sender.
-    pub async fn recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
-        std::future::poll_fn(|cx| {
-            let mut rb = ReadBuf::new(buf);
-            self.poll_recv_from(cx, &mut rb)
-                .map_ok(|a| (rb.filled().len(), a))
-        })
-        .await
+    /// Polls sending one datagram to `target`. Under a full send buffer this is `Pending`, and
+    /// the task is woken when there is room.
+    pub fn poll_send_to(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+        target: SocketAddr,
+    ) -> Poll<io::Result<usize>> {
+        self.io.poll_send_to(cx, buf, &target.into())
     }
 
-    /// Like `recv_from` but leaves the datagram queued.
+    /// Sends one datagram to `target` without waiting; `WouldBlock` clears send readiness.
+    pub fn try_send_to(&self, buf: &[u8], target: SocketAddr) -> io::Result<usize> {
+        self.io.try_send_to(buf, &target.into())
+    }
+
+    /// Receives the next datagram from the connected peer without removing it from the queue.
+    ///
+    /// # Cancel safety
+    /// Cancel safe.
+    pub async fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
+        self.io.recv(buf, libc::MSG_PEEK).await
+    }
+
+    /// Polls a [`peek`](Self::peek) into `buf`.
+    pub fn poll_peek(&self, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+        self.io.poll_recv(cx, buf, libc::MSG_PEEK).map_ok(|_| ())
+    }
+
+    /// [`peek`](Self::peek) without waiting.
+    pub fn try_peek(&self, buf: &mut [u8]) -> io::Result<usize> {
+        self.io.try_peek(buf)
+    }
+
+    /// Like [`recv_from`](Self::recv_from), but leaves the datagram queued.
+    ///
+    /// # Cancel safety
+    /// Cancel safe.
     pub async fn peek_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
-        let sock = self.io.sock();
-        // SAFETY: `recv_from_with_flags` only writes initialised bytes; `u8` and
-        // `MaybeUninit<u8>` share a layout.
-        let ubuf = unsafe { &mut *(buf as *mut [u8] as *mut [std::mem::MaybeUninit<u8>]) };
-        let (n, a) = self
-            .io
-            .async_io(Direction::Read, || sock.peek_from(ubuf))
-            .await?;
-        Ok((n, to_sock(a)?))
+        let (n, a) = self.io.recv_from(buf, libc::MSG_PEEK).await?;
+        Ok((n, to_inet(a)?))
     }
 
-    /// Polls for one datagram.
-    pub fn poll_recv_from(
+    /// Polls a [`peek_from`](Self::peek_from) into `buf`.
+    pub fn poll_peek_from(
         &self,
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<SocketAddr>> {
-        let sock = self.io.sock();
-        // SAFETY: recv_from only writes initialised bytes, and we mark exactly those.
-        let dst = unsafe { buf.unfilled_mut() };
-        let (n, a) =
-            std::task::ready!(self.io.poll_io(cx, Direction::Read, || sock.recv_from(dst)))?;
-        // SAFETY: the kernel wrote `n` bytes.
-        unsafe { buf.assume_init(n) };
-        buf.advance(n);
-        Poll::Ready(to_sock(a))
+        let a = std::task::ready!(self.io.poll_recv_from(cx, buf, libc::MSG_PEEK))?;
+        Poll::Ready(to_inet(a))
     }
 
-    /// Sends without waiting.
-    pub fn try_send_to(&self, buf: &[u8], target: SocketAddr) -> io::Result<usize> {
-        let to: socket2::SockAddr = target.into();
-        let sock = self.io.sock();
-        self.io.try_io(Direction::Write, || sock.send_to(buf, &to))
+    /// [`peek_from`](Self::peek_from) without waiting.
+    pub fn try_peek_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
+        let (n, a) = self.io.try_recv_from(buf, libc::MSG_PEEK)?;
+        Ok((n, to_inet(a)?))
     }
 
-    /// Receives without waiting.
-    pub fn try_recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
-        let sock = self.io.sock();
-        // SAFETY: see `peek_from`.
-        let ubuf = unsafe { &mut *(buf as *mut [u8] as *mut [std::mem::MaybeUninit<u8>]) };
-        let (n, a) = self.io.try_io(Direction::Read, || sock.recv_from(ubuf))?;
-        Ok((n, to_sock(a)?))
+    /// The sender of the next datagram, leaving it queued; waits for one.
+    ///
+    /// # Cancel safety
+    /// Cancel safe.
+    pub async fn peek_sender(&self) -> io::Result<SocketAddr> {
+        std::future::poll_fn(|cx| self.poll_peek_sender(cx)).await
     }
 
-    /// Waits for readiness.
-    pub async fn ready(&self, interest: Interest) -> io::Result<Ready> {
-        crate::ready(&self.io, interest).await
+    /// Polls [`peek_sender`](Self::peek_sender).
+    pub fn poll_peek_sender(&self, cx: &mut Context<'_>) -> Poll<io::Result<SocketAddr>> {
+        let a = std::task::ready!(self.io.poll_peek_sender(cx))?;
+        Poll::Ready(to_inet(a))
     }
 
-    /// SO_BROADCAST.
-    pub fn set_broadcast(&self, on: bool) -> io::Result<()> {
-        self.io.sock().set_broadcast(on)
+    /// [`peek_sender`](Self::peek_sender) without waiting.
+    pub fn try_peek_sender(&self) -> io::Result<SocketAddr> {
+        to_inet(self.io.try_peek_sender()?)
     }
 
     /// SO_BROADCAST.
@@ -185,24 +155,105 @@ impl UdpSocket {
         self.io.sock().broadcast()
     }
 
+    /// Sets SO_BROADCAST: allow sending to a broadcast address.
+    pub fn set_broadcast(&self, on: bool) -> io::Result<()> {
+        self.io.sock().set_broadcast(on)
+    }
+
     /// IP_MULTICAST_LOOP.
+    pub fn multicast_loop_v4(&self) -> io::Result<bool> {
+        self.io.sock().multicast_loop_v4()
+    }
+
+    /// Sets IP_MULTICAST_LOOP.
     pub fn set_multicast_loop_v4(&self, on: bool) -> io::Result<()> {
         self.io.sock().set_multicast_loop_v4(on)
     }
 
     /// IP_MULTICAST_TTL.
+    pub fn multicast_ttl_v4(&self) -> io::Result<u32> {
+        self.io.sock().multicast_ttl_v4()
+    }
+
+    /// Sets IP_MULTICAST_TTL.
     pub fn set_multicast_ttl_v4(&self, ttl: u32) -> io::Result<()> {
         self.io.sock().set_multicast_ttl_v4(ttl)
     }
 
     /// IPV6_MULTICAST_LOOP.
+    pub fn multicast_loop_v6(&self) -> io::Result<bool> {
+        self.io.sock().multicast_loop_v6()
+    }
+
+    /// Sets IPV6_MULTICAST_LOOP.
     pub fn set_multicast_loop_v6(&self, on: bool) -> io::Result<()> {
         self.io.sock().set_multicast_loop_v6(on)
     }
 
-    /// Joins an IPv4 multicast group.
+    /// IPV6_TCLASS.
+    pub fn tclass_v6(&self) -> io::Result<u32> {
+        self.io.sock().tclass_v6()
+    }
+
+    /// Sets IPV6_TCLASS.
+    pub fn set_tclass_v6(&self, tclass: u32) -> io::Result<()> {
+        self.io.sock().set_tclass_v6(tclass)
+    }
+
+    /// IP_TTL.
+    pub fn ttl(&self) -> io::Result<u32> {
+        self.io.sock().ttl_v4()
+    }
+
+    /// Sets IP_TTL.
+    pub fn set_ttl(&self, ttl: u32) -> io::Result<()> {
+        self.io.sock().set_ttl_v4(ttl)
+    }
+
+    /// IP_TOS.
+    pub fn tos_v4(&self) -> io::Result<u32> {
+        self.io.sock().tos_v4()
+    }
+
+    /// IP_TOS.
+    #[deprecated(
+        note = "`tos` related methods have been renamed `tos_v4` since they are IPv4-specific."
+    )]
+    pub fn tos(&self) -> io::Result<u32> {
+        self.tos_v4()
+    }
+
+    /// Sets IP_TOS.
+    pub fn set_tos_v4(&self, tos: u32) -> io::Result<()> {
+        self.io.sock().set_tos_v4(tos)
+    }
+
+    /// Sets IP_TOS.
+    #[deprecated(
+        note = "`tos` related methods have been renamed `set_tos_v4` since they are IPv4-specific."
+    )]
+    pub fn set_tos(&self, tos: u32) -> io::Result<()> {
+        self.set_tos_v4(tos)
+    }
+
+    /// The interface bound with SO_BINDTODEVICE (Linux; `Unsupported` elsewhere).
+    pub fn device(&self) -> io::Result<Option<Vec<u8>>> {
+        crate::sys::device(&self.io.sock())
+    }
+
+    /// Binds the socket to an interface (SO_BINDTODEVICE, Linux; `Unsupported` elsewhere).
+    pub fn bind_device(&self, interface: Option<&[u8]>) -> io::Result<()> {
+        crate::sys::bind_device(&self.io.sock(), interface)
+    }
+
+    /// Joins an IPv4 multicast group on `interface`.
     pub fn join_multicast_v4(&self, multiaddr: Ipv4Addr, interface: Ipv4Addr) -> io::Result<()> {
         self.io.sock().join_multicast_v4(&multiaddr, &interface)
+    }
+
+    /// Joins an IPv6 multicast group on interface index `interface`.
+    pub fn join_multicast_v6(&self, multiaddr: &Ipv6Addr, interface: u32) -> io::Result<()> {
+        self.io.sock().join_multicast_v6(multiaddr, interface)
     }
 
     /// Leaves an IPv4 multicast group.
@@ -210,43 +261,8 @@ impl UdpSocket {
         self.io.sock().leave_multicast_v4(&multiaddr, &interface)
     }
 
-    /// Joins an IPv6 multicast group.
-    pub fn join_multicast_v6(&self, multiaddr: &Ipv6Addr, interface: u32) -> io::Result<()> {
-        self.io.sock().join_multicast_v6(multiaddr, interface)
-    }
-
     /// Leaves an IPv6 multicast group.
     pub fn leave_multicast_v6(&self, multiaddr: &Ipv6Addr, interface: u32) -> io::Result<()> {
         self.io.sock().leave_multicast_v6(multiaddr, interface)
-    }
-
-    /// The IP TTL.
-    pub fn ttl(&self) -> io::Result<u32> {
-        self.io.sock().ttl_v4()
-    }
-
-    /// Sets the IP TTL.
-    pub fn set_ttl(&self, ttl: u32) -> io::Result<()> {
-        self.io.sock().set_ttl_v4(ttl)
-    }
-}
-
-impl AsRawFd for UdpSocket {
-    fn as_raw_fd(&self) -> RawFd {
-        self.io.fd()
-    }
-}
-
-impl AsFd for UdpSocket {
-    fn as_fd(&self) -> BorrowedFd<'_> {
-        self.io.owned().as_fd()
-    }
-}
-
-impl std::fmt::Debug for UdpSocket {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("UdpSocket")
-            .field("fd", &self.io.fd())
-            .finish()
     }
 }

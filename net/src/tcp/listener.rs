@@ -1,15 +1,11 @@
 use std::io;
 use std::net::SocketAddr;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
-use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::task::{Context, Poll};
-use std::time::Duration;
-
-use netpoll_io::Direction;
 
 use super::{TcpSocket, TcpStream};
-use crate::addr::{each_addr, ToSocketAddrs};
-use crate::poll_fd::PollFd;
+use crate::accept::Acceptor;
+use crate::addr::{each_addr, to_inet, ToSocketAddrs};
+use crate::poll_evented::PollEvented;
 
 /// A TCP listening socket, like `tokio::net::TcpListener`.
 ///
@@ -34,28 +30,10 @@ use crate::poll_fd::PollFd;
 /// # std::io::Result::Ok(()) }).unwrap();
 /// ```
 pub struct TcpListener {
-    io: PollFd,
-    /// Set once an fd-exhaustion episode was logged, cleared when accept succeeds again.
-    exhausted_logged: AtomicBool,
+    io: Acceptor,
 }
 
-/// Errors that mean "out of fds or memory for now": accept backs off and retries.
-fn is_resource_exhaustion(e: &io::Error) -> bool {
-    matches!(
-        e.raw_os_error(),
-        Some(libc::EMFILE | libc::ENFILE | libc::ENOBUFS | libc::ENOMEM)
-    )
-}
-
-/// Errors about one pending connection (it died in the backlog): skip it.
-fn is_connection_error(e: &io::Error) -> bool {
-    matches!(
-        e.kind(),
-        io::ErrorKind::ConnectionAborted
-            | io::ErrorKind::ConnectionReset
-            | io::ErrorKind::Interrupted
-    ) || matches!(e.raw_os_error(), Some(libc::EPROTO | libc::EPERM))
-}
+crate::methods::listener_methods!(TcpListener, std::net::TcpListener);
 
 impl TcpListener {
     /// Binds to `addr` (SO_REUSEADDR, backlog 1024), trying each resolved address in turn.
@@ -73,100 +51,50 @@ impl TcpListener {
         .await
     }
 
-    pub(crate) fn from_poll_fd(io: PollFd) -> TcpListener {
+    pub(crate) fn from_poll_evented(io: PollEvented) -> TcpListener {
         TcpListener {
-            io,
-            exhausted_logged: AtomicBool::new(false),
+            io: Acceptor::new(io),
         }
     }
 
-    /// Accepts one connection. Resource exhaustion (EMFILE, ENFILE, ENOBUFS, ENOMEM) does not
-    /// end an accept loop: this backs off (5 ms doubling to 500 ms, as Go's `http.Server` does),
-    /// logs once per episode, and retries until fds free up. Connections that died in the backlog
-    /// are skipped.
+    /// Accepts one connection, with its peer's address. Resource exhaustion (EMFILE, ENFILE,
+    /// ENOBUFS, ENOMEM) does not end an accept loop: this backs off (5 ms doubling to 500 ms,
+    /// as Go's `http.Server` does), logs once per episode, and retries until fds free up.
+    /// Connections that died in the backlog are skipped.
     ///
     /// # Cancel safety
     /// Cancel safe: no connection is lost if the future is dropped.
     pub async fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
-        let mut delay = Duration::from_millis(5);
-        loop {
-            match std::future::poll_fn(|cx| self.poll_accept(cx)).await {
-                Ok(r) => {
-                    if self.exhausted_logged.swap(false, Relaxed) {
-                        eprintln!("netpoll: accept on {:?} recovered", self.local_addr().ok());
-                    }
-                    return Ok(r);
-                }
-                Err(e) if is_resource_exhaustion(&e) => {
-                    if !self.exhausted_logged.swap(true, Relaxed) {
-                        eprintln!(
-                            "netpoll: accept on {:?}: {e}; backing off until it recovers",
-                            self.local_addr().ok()
-                        );
-                    }
-                    netpoll_runtime::time::sleep(delay).await;
-                    delay = (delay * 2).min(Duration::from_millis(500));
-                }
-                Err(e) if is_connection_error(&e) => continue,
-                Err(e) => return Err(e),
-            }
-        }
+        let (fd, addr) = self.io.accept().await?;
+        Ok((
+            TcpStream::from_poll_evented(PollEvented::new(fd)?),
+            to_inet(addr)?,
+        ))
     }
 
-    /// Polls for one connection; errors (including EMFILE) are returned as they are.
+    /// Polls for one connection; errors (EMFILE included) are returned as they are. Only the
+    /// task of the last call is woken.
     pub fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(TcpStream, SocketAddr)>> {
-        let fd = self.io.fd();
-        let (s, addr) = std::task::ready!(self
-            .io
-            .poll_io(cx, Direction::Read, || crate::sys::accept(fd)))?;
-        let addr = addr
-            .as_socket()
-            .ok_or_else(|| io::Error::other("accepted a non-IP socket"))?;
-        Poll::Ready(TcpStream::from_owned(s).map(|s| (s, addr)))
+        let (fd, addr) = std::task::ready!(self.io.poll_accept(cx))?;
+        Poll::Ready(Ok((
+            TcpStream::from_poll_evented(PollEvented::new(fd)?),
+            to_inet(addr)?,
+        )))
     }
 
     /// The bound address.
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        self.io
-            .sock()
-            .local_addr()?
-            .as_socket()
-            .ok_or_else(|| io::Error::other("not an IP socket"))
+        to_inet(self.io.sock().local_addr()?)
     }
 
-    /// Wraps a std listener (made non-blocking here).
-    pub fn from_std(listener: std::net::TcpListener) -> io::Result<TcpListener> {
-        listener.set_nonblocking(true)?;
-        Ok(TcpListener::from_poll_fd(PollFd::new(OwnedFd::from(
-            listener,
-        ))?))
-    }
-
-    /// Deregisters and returns a std listener (still non-blocking).
-    pub fn into_std(self) -> io::Result<std::net::TcpListener> {
-        Ok(std::net::TcpListener::from(self.io.into_fd()?))
-    }
-
-    /// The IP TTL.
+    /// IP_TTL.
     pub fn ttl(&self) -> io::Result<u32> {
         self.io.sock().ttl_v4()
     }
 
-    /// Sets the IP TTL.
+    /// Sets IP_TTL.
     pub fn set_ttl(&self, ttl: u32) -> io::Result<()> {
         self.io.sock().set_ttl_v4(ttl)
-    }
-}
-
-impl AsRawFd for TcpListener {
-    fn as_raw_fd(&self) -> RawFd {
-        self.io.fd()
-    }
-}
-
-impl AsFd for TcpListener {
-    fn as_fd(&self) -> BorrowedFd<'_> {
-        self.io.owned().as_fd()
     }
 }
 

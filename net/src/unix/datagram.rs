@@ -1,14 +1,13 @@
 use std::io;
-use std::os::fd::{AsRawFd, OwnedFd, RawFd};
-use std::os::unix::net::SocketAddr;
+use std::os::fd::OwnedFd;
 use std::path::Path;
+use std::task::{Context, Poll};
 
-use netpoll_io::Direction;
+use super::SocketAddr;
+use crate::poll_evented::PollEvented;
 
-use super::to_unix_addr;
-use crate::poll_fd::PollFd;
-
-/// A Unix-domain datagram socket, like `tokio::net::UnixDatagram`.
+/// A Unix-domain datagram socket, like `tokio::net::UnixDatagram`. The methods shared with
+/// `UdpSocket` are written once, in `PollEvented`.
 ///
 /// ```
 /// # netpoll_runtime::runtime::Runtime::new().unwrap().block_on(async {
@@ -20,100 +19,75 @@ use crate::poll_fd::PollFd;
 /// # std::io::Result::Ok(()) }).unwrap();
 /// ```
 pub struct UnixDatagram {
-    io: PollFd,
+    io: PollEvented,
 }
 
+crate::methods::datagram_methods!(
+    UnixDatagram,
+    std::os::unix::net::UnixDatagram,
+    SocketAddr,
+    SocketAddr::from_sock
+);
+
 impl UnixDatagram {
-    /// Binds to `path`.
+    fn new() -> io::Result<UnixDatagram> {
+        let s = crate::sys::socket(socket2::Domain::UNIX, socket2::Type::DGRAM)?;
+        Ok(UnixDatagram {
+            io: PollEvented::new(OwnedFd::from(s))?,
+        })
+    }
+
+    /// A socket bound to `path` (which must not exist). Must be called inside a runtime.
     pub fn bind<P: AsRef<Path>>(path: P) -> io::Result<UnixDatagram> {
-        let s = crate::sys::socket(socket2::Domain::UNIX, socket2::Type::DGRAM)?;
-        s.bind(&socket2::SockAddr::unix(path)?)?;
-        Ok(UnixDatagram {
-            io: PollFd::new(OwnedFd::from(s))?,
-        })
+        let s = UnixDatagram::new()?;
+        s.io.sock().bind(&socket2::SockAddr::unix(path)?)?;
+        Ok(s)
     }
 
-    /// An unbound socket.
+    /// A socket bound to no address: it can send, and receive replies only if connected.
     pub fn unbound() -> io::Result<UnixDatagram> {
-        let s = crate::sys::socket(socket2::Domain::UNIX, socket2::Type::DGRAM)?;
-        Ok(UnixDatagram {
-            io: PollFd::new(OwnedFd::from(s))?,
-        })
+        UnixDatagram::new()
     }
 
-    /// A connected pair.
+    /// A connected pair of sockets (`socketpair`).
     pub fn pair() -> io::Result<(UnixDatagram, UnixDatagram)> {
         let (a, b) = std::os::unix::net::UnixDatagram::pair()?;
         Ok((UnixDatagram::from_std(a)?, UnixDatagram::from_std(b)?))
     }
 
-    /// Wraps a std socket.
-    pub fn from_std(s: std::os::unix::net::UnixDatagram) -> io::Result<UnixDatagram> {
-        s.set_nonblocking(true)?;
-        Ok(UnixDatagram {
-            io: PollFd::new(OwnedFd::from(s))?,
-        })
-    }
-
-    /// Sets the default peer.
+    /// Sets the default peer for `send`/`recv`, and receives only from it.
     pub fn connect<P: AsRef<Path>>(&self, path: P) -> io::Result<()> {
         self.io.sock().connect(&socket2::SockAddr::unix(path)?)
     }
 
-    /// Sends to the connected peer.
-    pub async fn send(&self, buf: &[u8]) -> io::Result<usize> {
-        let fd = self.io.fd();
+    /// Sends one datagram to the socket at `target`, waiting for room.
+    ///
+    /// # Cancel safety
+    /// Cancel safe: if cancelled, nothing was sent.
+    pub async fn send_to<P: AsRef<Path>>(&self, buf: &[u8], target: P) -> io::Result<usize> {
         self.io
-            .async_io(Direction::Write, || crate::sys::send(fd, buf))
+            .send_to(buf, &socket2::SockAddr::unix(target)?)
             .await
     }
 
-    /// Receives from the connected peer.
-    pub async fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
-        let fd = self.io.fd();
-        self.io
-            .async_io(Direction::Read, || crate::sys::recv(fd, buf, 0))
-            .await
+    /// Polls sending one datagram to `target`.
+    pub fn poll_send_to<P: AsRef<Path>>(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+        target: P,
+    ) -> Poll<io::Result<usize>> {
+        let to = socket2::SockAddr::unix(target)?;
+        self.io.poll_send_to(cx, buf, &to)
     }
 
-    /// Sends to `path`.
-    pub async fn send_to<P: AsRef<Path>>(&self, buf: &[u8], path: P) -> io::Result<usize> {
-        let to = socket2::SockAddr::unix(path)?;
-        let sock = self.io.sock();
-        self.io
-            .async_io(Direction::Write, || sock.send_to(buf, &to))
-            .await
+    /// Sends one datagram to `target` without waiting; `WouldBlock` clears send readiness.
+    pub fn try_send_to<P: AsRef<Path>>(&self, buf: &[u8], target: P) -> io::Result<usize> {
+        self.io.try_send_to(buf, &socket2::SockAddr::unix(target)?)
     }
 
-    /// Receives one datagram and its sender.
-    pub async fn recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
-        let sock = self.io.sock();
-        // SAFETY: recv_from only writes initialised bytes; `u8` and `MaybeUninit<u8>` share a
-        // layout.
-        let ubuf = unsafe { &mut *(buf as *mut [u8] as *mut [std::mem::MaybeUninit<u8>]) };
-        let (n, a) = self
-            .io
-            .async_io(Direction::Read, || sock.recv_from(ubuf))
-            .await?;
-        Ok((n, to_unix_addr(a)?))
-    }
-
-    /// The local address.
-    pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        to_unix_addr(self.io.sock().local_addr()?)
-    }
-}
-
-impl AsRawFd for UnixDatagram {
-    fn as_raw_fd(&self) -> RawFd {
-        self.io.fd()
-    }
-}
-
-impl std::fmt::Debug for UnixDatagram {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("UnixDatagram")
-            .field("fd", &self.io.fd())
-            .finish()
+    /// Shuts down reading, writing or both (`shutdown(2)`).
+    pub fn shutdown(&self, how: std::net::Shutdown) -> io::Result<()> {
+        self.io.sock().shutdown(how)
     }
 }

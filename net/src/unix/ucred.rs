@@ -1,0 +1,35 @@
+/// A user id, as tokio names it.
+#[allow(non_camel_case_types)]
+pub type uid_t = u32;
+/// A group id.
+#[allow(non_camel_case_types)]
+pub type gid_t = u32;
+/// A process id.
+#[allow(non_camel_case_types)]
+pub type pid_t = i32;
+
+/// The credentials of the process at the other end of a Unix stream, like
+/// `tokio::net::unix::UCred` ([`UnixStream::peer_cred`](super::UnixStream::peer_cred)).
+#[derive(Copy, Clone, Eq, PartialEq, Hash, Debug)]
+pub struct UCred {
+    pub(crate) pid: Option<pid_t>,
+    pub(crate) uid: uid_t,
+    pub(crate) gid: gid_t,
+}
+
+impl UCred {
+    /// The user id.
+    pub fn uid(&self) -> uid_t {
+        self.uid
+    }
+
+    /// The group id.
+    pub fn gid(&self) -> gid_t {
+        self.gid
+    }
+
+    /// The process id, where the platform reports it (Linux, macOS).
+    pub fn pid(&self) -> Option<pid_t> {
+        self.pid
+    }
+}
