@@ -5,7 +5,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV
 
 /// Types that name one or more socket addresses, like `tokio::net::ToSocketAddrs`. Literal
 /// addresses resolve at once; host names are looked up on the blocking pool (never on a worker).
-pub trait ToSocketAddrs: sealed::Sealed {}
+pub trait ToSocketAddrs: sealed::ToSocketAddrsPriv {}
 
 pub(crate) mod sealed {
     use super::*;
@@ -18,7 +18,7 @@ pub(crate) mod sealed {
         Lookup(String),
     }
 
-    pub trait Sealed {
+    pub trait ToSocketAddrsPriv {
         fn resolve(&self) -> io::Result<Resolve>;
     }
 }
@@ -28,7 +28,7 @@ use sealed::Resolve;
 macro_rules! ready_impl {
     ($($t:ty),*) => {$(
         impl ToSocketAddrs for $t {}
-        impl sealed::Sealed for $t {
+        impl sealed::ToSocketAddrsPriv for $t {
             fn resolve(&self) -> io::Result<Resolve> {
                 Ok(Resolve::Ready(std::net::ToSocketAddrs::to_socket_addrs(self)?.collect()))
             }
@@ -45,22 +45,22 @@ ready_impl!(
     (Ipv6Addr, u16)
 );
 
-impl ToSocketAddrs for [SocketAddr] {}
-impl sealed::Sealed for [SocketAddr] {
+impl ToSocketAddrs for &[SocketAddr] {}
+impl sealed::ToSocketAddrsPriv for &[SocketAddr] {
     fn resolve(&self) -> io::Result<Resolve> {
         Ok(Resolve::Ready(self.to_vec()))
     }
 }
 
 impl<const N: usize> ToSocketAddrs for [SocketAddr; N] {}
-impl<const N: usize> sealed::Sealed for [SocketAddr; N] {
+impl<const N: usize> sealed::ToSocketAddrsPriv for [SocketAddr; N] {
     fn resolve(&self) -> io::Result<Resolve> {
         Ok(Resolve::Ready(self.to_vec()))
     }
 }
 
 impl ToSocketAddrs for str {}
-impl sealed::Sealed for str {
+impl sealed::ToSocketAddrsPriv for str {
     fn resolve(&self) -> io::Result<Resolve> {
         match self.parse::<SocketAddr>() {
             Ok(a) => Ok(Resolve::Ready(vec![a])),
@@ -70,14 +70,14 @@ impl sealed::Sealed for str {
 }
 
 impl ToSocketAddrs for String {}
-impl sealed::Sealed for String {
+impl sealed::ToSocketAddrsPriv for String {
     fn resolve(&self) -> io::Result<Resolve> {
         self.as_str().resolve()
     }
 }
 
 impl ToSocketAddrs for (&str, u16) {}
-impl sealed::Sealed for (&str, u16) {
+impl sealed::ToSocketAddrsPriv for (&str, u16) {
     fn resolve(&self) -> io::Result<Resolve> {
         match self.0.parse::<IpAddr>() {
             Ok(ip) => Ok(Resolve::Ready(vec![SocketAddr::new(ip, self.1)])),
@@ -87,14 +87,14 @@ impl sealed::Sealed for (&str, u16) {
 }
 
 impl ToSocketAddrs for (String, u16) {}
-impl sealed::Sealed for (String, u16) {
+impl sealed::ToSocketAddrsPriv for (String, u16) {
     fn resolve(&self) -> io::Result<Resolve> {
         (self.0.as_str(), self.1).resolve()
     }
 }
 
 impl<T: ToSocketAddrs + ?Sized> ToSocketAddrs for &T {}
-impl<T: ToSocketAddrs + ?Sized> sealed::Sealed for &T {
+impl<T: ToSocketAddrs + ?Sized> sealed::ToSocketAddrsPriv for &T {
     fn resolve(&self) -> io::Result<Resolve> {
         (**self).resolve()
     }

@@ -22,7 +22,7 @@ pub mod unix;
 pub use addr::{lookup_host, ToSocketAddrs};
 pub use tcp::{TcpListener, TcpSocket, TcpStream};
 pub use udp::UdpSocket;
-pub use unix::{UnixDatagram, UnixListener, UnixStream};
+pub use unix::{UnixDatagram, UnixListener, UnixSocket, UnixStream};
 
 /// tokio's readiness types, shared with `netpoll::io` (tokio has them at `tokio::io` only;
 /// they stay here too for code written against netpoll's earlier `net::Interest`).

@@ -412,3 +412,15 @@ pub(crate) fn peer_cred(fd: &OwnedFd) -> io::Result<crate::unix::UCred> {
         gid,
     })
 }
+
+impl FromRawFd for crate::unix::UnixSocket {
+    /// Takes ownership of `fd`, a Unix-domain socket (tokio's `FromRawFd`).
+    ///
+    /// # Safety
+    /// `fd` must be an open socket that nothing else owns or closes.
+    unsafe fn from_raw_fd(fd: RawFd) -> crate::unix::UnixSocket {
+        // SAFETY: the caller passes an open socket fd it gives up ownership of.
+        let inner = unsafe { socket2::Socket::from_raw_fd(fd) };
+        crate::unix::UnixSocket { inner }
+    }
+}

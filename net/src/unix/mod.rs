@@ -4,12 +4,14 @@
 
 mod datagram;
 mod listener;
+mod socket;
 mod socketaddr;
 mod stream;
 mod ucred;
 
 pub use datagram::UnixDatagram;
 pub use listener::UnixListener;
+pub use socket::UnixSocket;
 pub use socketaddr::SocketAddr;
 pub use stream::UnixStream;
 pub use ucred::{gid_t, pid_t, uid_t, UCred};

@@ -28,7 +28,11 @@ impl SocketAddr {
             std::os::unix::net::SocketAddr::from_pathname(path)?
         } else if let Some(name) = a.as_abstract_namespace() {
             crate::sys::from_abstract_name(name)?
-        } else if a.is_unnamed() {
+        } else if a.is_unnamed()
+            || a.len() == 0
+            || a.family() == libc::AF_UNSPEC as libc::sa_family_t
+        {
+            // (A datagram from an unbound sender comes with no address at all: length 0.)
             // An empty path is how std spells "unnamed" (the address is the family alone).
             std::os::unix::net::SocketAddr::from_pathname("")?
         } else {

@@ -45,6 +45,14 @@ impl UnixStream {
 
     async fn connect_sock(addr: &socket2::SockAddr) -> io::Result<UnixStream> {
         let s = crate::sys::socket(socket2::Domain::UNIX, socket2::Type::STREAM)?;
+        UnixStream::connect_socket(s, addr).await
+    }
+
+    /// Connects the (non-blocking) stream socket `s` to `addr` (`UnixSocket::connect` too).
+    pub(crate) async fn connect_socket(
+        s: socket2::Socket,
+        addr: &socket2::SockAddr,
+    ) -> io::Result<UnixStream> {
         match s.connect(addr) {
             Ok(()) => {}
             Err(e)
