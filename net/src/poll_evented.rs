@@ -36,6 +36,8 @@ use crate::sys;
 pub(crate) struct PollEvented {
     reg: Registration,
     fd: OwnedFd,
+    /// Sockets move bytes with `recv`/`send`, pipes with `read`/`write`.
+    kind: sys::Kind,
 }
 
 /// The directions an interest waits on. ERROR readiness shows on both directions (a hang-up or
@@ -59,8 +61,17 @@ fn would_block() -> io::Error {
 impl PollEvented {
     /// Registers `fd` (already non-blocking) with the current runtime's netpoller.
     pub(crate) fn new(fd: OwnedFd) -> io::Result<PollEvented> {
+        PollEvented::with_kind(fd, sys::Kind::Socket)
+    }
+
+    /// Registers a pipe end (already non-blocking): its byte transfers use `read`/`write`.
+    pub(crate) fn new_pipe(fd: OwnedFd) -> io::Result<PollEvented> {
+        PollEvented::with_kind(fd, sys::Kind::Pipe)
+    }
+
+    fn with_kind(fd: OwnedFd, kind: sys::Kind) -> io::Result<PollEvented> {
         let reg = Registration::new(fd.as_raw_fd())?;
-        Ok(PollEvented { reg, fd })
+        Ok(PollEvented { reg, fd, kind })
     }
 
     /// Makes a std socket (or any fd owner) non-blocking and registers it (`from_std`).
@@ -88,7 +99,7 @@ impl PollEvented {
 
     /// Deregisters and returns the fd, still non-blocking (for `into_std`).
     pub(crate) fn into_fd(self) -> io::Result<OwnedFd> {
-        let PollEvented { reg, fd } = self;
+        let PollEvented { reg, fd, .. } = self;
         reg.deregister()?;
         Ok(fd)
     }
@@ -222,7 +233,7 @@ impl PollEvented {
         std::future::poll_fn(|cx| self.poll_io(cx, d, &mut f)).await
     }
 
-    // ---- byte streams (TCP, Unix stream) ----
+    // ---- byte streams (TCP, Unix stream, pipes) ----
 
     /// `recv` on a byte stream: a short read clears read readiness (see
     /// `Registration::poll_io_stream`).
@@ -231,18 +242,18 @@ impl PollEvented {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
-        let fd = self.fd();
+        let (fd, kind) = (self.fd(), self.kind);
         let want = buf.remaining();
         self.reg
-            .poll_io_stream(cx, Direction::Read, want, || sys::recv_read_buf(fd, buf, 0))
+            .poll_io_stream(cx, Direction::Read, want, || kind.read_read_buf(fd, buf))
             .map_ok(|_| ())
     }
 
     /// `send` on a byte stream: a short write clears write readiness.
     pub(crate) fn poll_write(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        let fd = self.fd();
+        let (fd, kind) = (self.fd(), self.kind);
         self.reg
-            .poll_io_stream(cx, Direction::Write, buf.len(), || sys::send(fd, buf))
+            .poll_io_stream(cx, Direction::Write, buf.len(), || kind.write(fd, buf))
     }
 
     /// `sendmsg` of several buffers on a byte stream.
@@ -251,10 +262,10 @@ impl PollEvented {
         cx: &mut Context<'_>,
         bufs: &[IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        let fd = self.fd();
+        let (fd, kind) = (self.fd(), self.kind);
         let want = bufs.iter().map(|b| b.len()).sum();
         self.reg
-            .poll_io_stream(cx, Direction::Write, want, || sys::send_vectored(fd, bufs))
+            .poll_io_stream(cx, Direction::Write, want, || kind.write_vectored(fd, bufs))
     }
 
     /// Reads some bytes of a byte stream, waiting for readiness.
@@ -271,31 +282,31 @@ impl PollEvented {
         std::future::poll_fn(|cx| self.poll_write(cx, buf)).await
     }
 
-    // ---- non-waiting transfers (streams and connected datagram sockets alike) ----
+    // ---- non-waiting transfers (streams, pipes and connected datagram sockets alike) ----
 
     pub(crate) fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
-        let fd = self.fd();
-        self.try_io(Interest::READABLE, || sys::recv(fd, buf, 0))
+        let (fd, kind) = (self.fd(), self.kind);
+        self.try_io(Interest::READABLE, || kind.read(fd, buf))
     }
 
     pub(crate) fn try_read_vectored(&self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
-        let fd = self.fd();
-        self.try_io(Interest::READABLE, || sys::recv_vectored(fd, bufs, 0))
+        let (fd, kind) = (self.fd(), self.kind);
+        self.try_io(Interest::READABLE, || kind.read_vectored(fd, bufs))
     }
 
     pub(crate) fn try_read_buf<B: BufMut>(&self, buf: &mut B) -> io::Result<usize> {
-        let fd = self.fd();
-        self.try_io(Interest::READABLE, || sys::recv_buf_mut(fd, buf, 0))
+        let (fd, kind) = (self.fd(), self.kind);
+        self.try_io(Interest::READABLE, || kind.read_buf_mut(fd, buf))
     }
 
     pub(crate) fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
-        let fd = self.fd();
-        self.try_io(Interest::WRITABLE, || sys::send(fd, buf))
+        let (fd, kind) = (self.fd(), self.kind);
+        self.try_io(Interest::WRITABLE, || kind.write(fd, buf))
     }
 
     pub(crate) fn try_write_vectored(&self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
-        let fd = self.fd();
-        self.try_io(Interest::WRITABLE, || sys::send_vectored(fd, bufs))
+        let (fd, kind) = (self.fd(), self.kind);
+        self.try_io(Interest::WRITABLE, || kind.write_vectored(fd, bufs))
     }
 
     pub(crate) fn try_peek(&self, buf: &mut [u8]) -> io::Result<usize> {

@@ -424,3 +424,121 @@ impl FromRawFd for crate::unix::UnixSocket {
         crate::unix::UnixSocket { inner }
     }
 }
+
+/// How an fd moves bytes: sockets with `recv`/`send` (never SIGPIPE), pipes with
+/// `read`/`write` (`recv` on a pipe is `ENOTSOCK`; the runtime ignores SIGPIPE, so a write to a
+/// pipe whose reader is gone is `EPIPE`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Kind {
+    Socket,
+    Pipe,
+}
+
+impl Kind {
+    fn read_uninit(self, fd: RawFd, buf: &mut [MaybeUninit<u8>]) -> io::Result<usize> {
+        match self {
+            Kind::Socket => recv_uninit(fd, buf, 0),
+            Kind::Pipe => {
+                syscall!(read(fd, buf.as_mut_ptr().cast(), buf.len())).map(|n| n as usize)
+            }
+        }
+    }
+
+    /// Reads into `buf`.
+    pub(crate) fn read(self, fd: RawFd, buf: &mut [u8]) -> io::Result<usize> {
+        with_uninit(buf, |dst| self.read_uninit(fd, dst))
+    }
+
+    /// Reads into the unfilled part of a `ReadBuf`; returns the byte count.
+    pub(crate) fn read_read_buf(self, fd: RawFd, buf: &mut ReadBuf<'_>) -> io::Result<usize> {
+        fill_read_buf(buf, |dst| Ok((self.read_uninit(fd, dst)?, ()))).map(|(n, ())| n)
+    }
+
+    /// Reads into a `BufMut`; returns the byte count.
+    pub(crate) fn read_buf_mut<B: BufMut + ?Sized>(
+        self,
+        fd: RawFd,
+        buf: &mut B,
+    ) -> io::Result<usize> {
+        fill_buf_mut(buf, |dst| Ok((self.read_uninit(fd, dst)?, ()))).map(|(n, ())| n)
+    }
+
+    /// Reads into several buffers.
+    pub(crate) fn read_vectored(
+        self,
+        fd: RawFd,
+        bufs: &mut [io::IoSliceMut<'_>],
+    ) -> io::Result<usize> {
+        match self {
+            Kind::Socket => recv_vectored(fd, bufs, 0),
+            // IoSliceMut is ABI-compatible with iovec; the kernel writes within each one.
+            Kind::Pipe => syscall!(readv(
+                fd,
+                bufs.as_mut_ptr().cast::<libc::iovec>(),
+                bufs.len().min(1024) as libc::c_int
+            ))
+            .map(|n| n as usize),
+        }
+    }
+
+    /// Writes from `buf`.
+    pub(crate) fn write(self, fd: RawFd, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Kind::Socket => send(fd, buf),
+            Kind::Pipe => syscall!(write(fd, buf.as_ptr().cast(), buf.len())).map(|n| n as usize),
+        }
+    }
+
+    /// Writes from several buffers.
+    pub(crate) fn write_vectored(self, fd: RawFd, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+        match self {
+            Kind::Socket => send_vectored(fd, bufs),
+            // IoSlice is ABI-compatible with iovec; the kernel only reads them.
+            Kind::Pipe => syscall!(writev(
+                fd,
+                bufs.as_ptr().cast::<libc::iovec>(),
+                bufs.len().min(1024) as libc::c_int
+            ))
+            .map(|n| n as usize),
+        }
+    }
+}
+
+/// A non-blocking, close-on-exec pipe: (read end, write end).
+pub(crate) fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
+    let mut fds = [-1 as libc::c_int; 2];
+    #[cfg(any(target_os = "linux", target_os = "android", target_os = "freebsd"))]
+    syscall!(pipe2(fds.as_mut_ptr(), libc::O_NONBLOCK | libc::O_CLOEXEC))?;
+    #[cfg(not(any(target_os = "linux", target_os = "android", target_os = "freebsd")))]
+    syscall!(pipe(fds.as_mut_ptr()))?;
+    // SAFETY: pipe2/pipe returned two new fds that nobody else owns.
+    let (r, w) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+    #[cfg(not(any(target_os = "linux", target_os = "android", target_os = "freebsd")))]
+    for fd in [&r, &w] {
+        use std::os::fd::AsRawFd;
+        set_nonblocking(fd, true)?;
+        syscall!(fcntl(fd.as_raw_fd(), libc::F_SETFD, libc::FD_CLOEXEC))?;
+    }
+    Ok((r, w))
+}
+
+/// Sets or clears O_NONBLOCK on any fd.
+pub(crate) fn set_nonblocking(fd: &OwnedFd, on: bool) -> io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let flags = syscall!(fcntl(fd.as_raw_fd(), libc::F_GETFL))?;
+    let new = if on {
+        flags | libc::O_NONBLOCK
+    } else {
+        flags & !libc::O_NONBLOCK
+    };
+    if new != flags {
+        syscall!(fcntl(fd.as_raw_fd(), libc::F_SETFL, new))?;
+    }
+    Ok(())
+}
+
+/// The access mode the fd was opened with (`O_RDONLY`, `O_WRONLY` or `O_RDWR`).
+pub(crate) fn access_mode(fd: &OwnedFd) -> io::Result<libc::c_int> {
+    use std::os::fd::AsRawFd;
+    Ok(syscall!(fcntl(fd.as_raw_fd(), libc::F_GETFL))? & libc::O_ACCMODE)
+}
