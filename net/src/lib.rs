@@ -12,6 +12,8 @@
 
 mod accept;
 mod addr;
+#[cfg(feature = "futures-io")]
+mod futures_io;
 mod methods;
 mod poll_evented;
 mod sys;
