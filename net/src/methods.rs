@@ -7,7 +7,7 @@
 //! macros stamp the typed fronts: `socket_methods!` (readiness, `try_io`, addresses, std
 //! conversions) on every socket, `stream_methods!` on `TcpStream`/`UnixStream`,
 //! `stream_halves!` for their halves, `datagram_methods!` on `UdpSocket`/`UnixDatagram`,
-//! `listener_methods!` on the listeners. Each front only forwards, converting addresses with
+//! `std_conversions!` on every socket and listener. Each front only forwards, converting addresses with
 //! the `$addr` function it is given.
 
 /// The methods and trait impls every stream socket has. `$std` is the std type of
@@ -602,18 +602,21 @@ macro_rules! datagram_methods {
 }
 pub(crate) use datagram_methods;
 
-/// `from_std`, `into_std`, `TryFrom` and the fd impls of a listener.
-macro_rules! listener_methods {
+/// `from_std`, `into_std`, `TryFrom` and the fd impls of a socket or listener type `$t` that
+/// has `from_poll_evented` and an `io` field; `$std` is the std type it converts from and to.
+macro_rules! std_conversions {
     ($t:ident, $std:ty) => {
         impl $t {
-            /// Wraps a std listener, making it non-blocking. Must be called inside a runtime.
-            pub fn from_std(listener: $std) -> std::io::Result<$t> {
+            /// Wraps the std type, making it non-blocking (tokio leaves that to the caller;
+            /// netpoll does it, so a blocking one works too). Must be called inside a runtime.
+            pub fn from_std(std: $std) -> std::io::Result<$t> {
                 Ok($t::from_poll_evented(
-                    crate::poll_evented::PollEvented::from_std(listener)?,
+                    crate::poll_evented::PollEvented::from_std(std)?,
                 ))
             }
 
-            /// Deregisters the listener and returns it as a std listener, still non-blocking.
+            /// Deregisters it and returns the std type, still in non-blocking mode
+            /// (`set_nonblocking(false)` for blocking use).
             pub fn into_std(self) -> std::io::Result<$std> {
                 Ok(<$std>::from(self.io.into_fd()?))
             }
@@ -623,15 +626,15 @@ macro_rules! listener_methods {
             type Error = std::io::Error;
 
             /// [`from_std`]($t::from_std).
-            fn try_from(listener: $std) -> std::io::Result<$t> {
-                $t::from_std(listener)
+            fn try_from(std: $std) -> std::io::Result<$t> {
+                $t::from_std(std)
             }
         }
 
         crate::methods::fd_impls!($t);
     };
 }
-pub(crate) use listener_methods;
+pub(crate) use std_conversions;
 
 /// What every socket type has: readiness (with the names of its two poll methods), `try_io`,
 /// `async_io`, `take_error`, addresses, `from_std`/`into_std`/`TryFrom`, and the fd impls.
@@ -721,32 +724,12 @@ macro_rules! socket_methods {
                 $addr(self.io.sock().peer_addr()?)
             }
 
-            /// Wraps a std socket, making it non-blocking (tokio does not change the
-            /// mode for you; netpoll does, so a blocking one works too). Must be called inside
-            /// a runtime.
-            pub fn from_std(socket: $std) -> std::io::Result<$t> {
-                Ok($t {
-                    io: crate::poll_evented::PollEvented::from_std(socket)?,
-                })
-            }
-
-            /// Deregisters the socket and returns it as the std type, still in non-blocking
-            /// mode (`set_nonblocking(false)` for blocking use).
-            pub fn into_std(self) -> std::io::Result<$std> {
-                Ok(<$std>::from(self.io.into_fd()?))
+            pub(crate) fn from_poll_evented(io: crate::poll_evented::PollEvented) -> $t {
+                $t { io }
             }
         }
 
-        impl TryFrom<$std> for $t {
-            type Error = std::io::Error;
-
-            /// [`from_std`]($t::from_std).
-            fn try_from(socket: $std) -> std::io::Result<$t> {
-                $t::from_std(socket)
-            }
-        }
-
-        crate::methods::fd_impls!($t);
+        crate::methods::std_conversions!($t, $std);
     };
 }
 pub(crate) use socket_methods;

@@ -33,7 +33,7 @@ pub struct TcpListener {
     io: Acceptor,
 }
 
-crate::methods::listener_methods!(TcpListener, std::net::TcpListener);
+crate::methods::std_conversions!(TcpListener, std::net::TcpListener);
 
 impl TcpListener {
     /// Binds to `addr` (SO_REUSEADDR, backlog 1024), trying each resolved address in turn.

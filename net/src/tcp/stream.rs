@@ -35,10 +35,6 @@ impl TcpStream {
         .await
     }
 
-    pub(crate) fn from_poll_evented(io: PollEvented) -> TcpStream {
-        TcpStream { io }
-    }
-
     /// TCP_NODELAY: whether small writes go out at once (no Nagle delay).
     pub fn nodelay(&self) -> io::Result<bool> {
         self.io.sock().tcp_nodelay()

@@ -12,7 +12,7 @@ pub struct UnixListener {
     io: Acceptor,
 }
 
-crate::methods::listener_methods!(UnixListener, std::os::unix::net::UnixListener);
+crate::methods::std_conversions!(UnixListener, std::os::unix::net::UnixListener);
 
 impl UnixListener {
     /// Binds to `path` (which must not exist) and listens. Must be called inside a runtime.

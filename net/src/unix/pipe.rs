@@ -143,49 +143,77 @@ fn into_blocking(io: PollEvented) -> io::Result<OwnedFd> {
     Ok(fd)
 }
 
+/// What both pipe ends have: construction with or without the FIFO and access-mode checks,
+/// `ready`, `try_io` for the end's own direction, and the way back to an fd.
+macro_rules! pipe_end {
+    ($t:ident, $d:expr, $interest:expr, $mode:literal) => {
+        impl $t {
+            #[doc = concat!("Wraps the ", $mode, " end of a FIFO opened as a `File`; `InvalidInput` if it is")]
+            #[doc = concat!("not a FIFO open for ", $mode, "ing. Must be called inside a runtime.")]
+            pub fn from_file(file: File) -> io::Result<$t> {
+                $t::from_owned_fd(file.into())
+            }
+
+            /// [`from_file`](Self::from_file) for an `OwnedFd`.
+            pub fn from_owned_fd(owned_fd: OwnedFd) -> io::Result<$t> {
+                $t::new(checked(owned_fd, $d)?)
+            }
+
+            /// [`from_file`](Self::from_file) without the checks.
+            pub fn from_file_unchecked(file: File) -> io::Result<$t> {
+                $t::from_owned_fd_unchecked(file.into())
+            }
+
+            /// [`from_owned_fd`](Self::from_owned_fd) without the checks.
+            pub fn from_owned_fd_unchecked(owned_fd: OwnedFd) -> io::Result<$t> {
+                $t::new(unchecked(owned_fd)?)
+            }
+
+            fn new(fd: OwnedFd) -> io::Result<$t> {
+                Ok($t {
+                    io: PollEvented::new_pipe(fd)?,
+                })
+            }
+
+            /// Waits for the requested readiness and reports it (a read end only ever becomes
+            /// readable or read-closed, a write end writable or write-closed).
+            ///
+            /// # Cancel safety
+            /// Cancel safe.
+            pub async fn ready(&self, interest: Interest) -> io::Result<Ready> {
+                self.io.ready(interest).await
+            }
+
+            #[doc = concat!("Runs the caller's ", $mode, " `f` if the end is ready for it now, else")]
+            #[doc = concat!("`WouldBlock` without calling it; a `WouldBlock` from `f` clears ", $mode, " readiness.")]
+            pub fn try_io<R>(&self, f: impl FnOnce() -> io::Result<R>) -> io::Result<R> {
+                self.io.try_io($interest, f)
+            }
+
+            /// Deregisters the end and returns its fd in blocking mode.
+            pub fn into_blocking_fd(self) -> io::Result<OwnedFd> {
+                into_blocking(self.io)
+            }
+
+            /// Deregisters the end and returns its fd, still non-blocking.
+            pub fn into_nonblocking_fd(self) -> io::Result<OwnedFd> {
+                self.io.into_fd()
+            }
+        }
+
+        crate::methods::fd_impls!($t);
+    };
+}
+
 /// The write end of a pipe, like `tokio::net::unix::pipe::Sender`.
 #[derive(Debug)]
 pub struct Sender {
     io: PollEvented,
 }
 
+pipe_end!(Sender, Direction::Write, Interest::WRITABLE, "write");
+
 impl Sender {
-    /// Wraps the write end of a FIFO opened as a `File`; `InvalidInput` if it is not a FIFO
-    /// open for writing. Must be called inside a runtime.
-    pub fn from_file(file: File) -> io::Result<Sender> {
-        Sender::from_owned_fd(file.into())
-    }
-
-    /// [`from_file`](Self::from_file) for an `OwnedFd`.
-    pub fn from_owned_fd(owned_fd: OwnedFd) -> io::Result<Sender> {
-        Sender::new(checked(owned_fd, Direction::Write)?)
-    }
-
-    /// [`from_file`](Self::from_file) without the checks.
-    pub fn from_file_unchecked(file: File) -> io::Result<Sender> {
-        Sender::from_owned_fd_unchecked(file.into())
-    }
-
-    /// [`from_owned_fd`](Self::from_owned_fd) without the checks.
-    pub fn from_owned_fd_unchecked(owned_fd: OwnedFd) -> io::Result<Sender> {
-        Sender::new(unchecked(owned_fd)?)
-    }
-
-    fn new(fd: OwnedFd) -> io::Result<Sender> {
-        Ok(Sender {
-            io: PollEvented::new_pipe(fd)?,
-        })
-    }
-
-    /// Waits for the requested readiness (a write end only ever becomes writable or
-    /// write-closed) and reports it.
-    ///
-    /// # Cancel safety
-    /// Cancel safe.
-    pub async fn ready(&self, interest: Interest) -> io::Result<Ready> {
-        self.io.ready(interest).await
-    }
-
     /// Waits until the pipe has room (or the read end is gone).
     ///
     /// # Cancel safety
@@ -208,22 +236,6 @@ impl Sender {
     /// [`try_write`](Self::try_write) from several buffers.
     pub fn try_write_vectored(&self, buf: &[IoSlice<'_>]) -> io::Result<usize> {
         self.io.try_write_vectored(buf)
-    }
-
-    /// Runs the caller's write `f` if the pipe is writable now, else `WouldBlock` without
-    /// calling it; a `WouldBlock` from `f` clears write readiness.
-    pub fn try_io<R>(&self, f: impl FnOnce() -> io::Result<R>) -> io::Result<R> {
-        self.io.try_io(Interest::WRITABLE, f)
-    }
-
-    /// Deregisters the end and returns its fd in blocking mode.
-    pub fn into_blocking_fd(self) -> io::Result<OwnedFd> {
-        into_blocking(self.io)
-    }
-
-    /// Deregisters the end and returns its fd, still non-blocking.
-    pub fn into_nonblocking_fd(self) -> io::Result<OwnedFd> {
-        self.io.into_fd()
     }
 }
 
@@ -264,43 +276,9 @@ pub struct Receiver {
     io: PollEvented,
 }
 
+pipe_end!(Receiver, Direction::Read, Interest::READABLE, "read");
+
 impl Receiver {
-    /// Wraps the read end of a FIFO opened as a `File`; `InvalidInput` if it is not a FIFO
-    /// open for reading. Must be called inside a runtime.
-    pub fn from_file(file: File) -> io::Result<Receiver> {
-        Receiver::from_owned_fd(file.into())
-    }
-
-    /// [`from_file`](Self::from_file) for an `OwnedFd`.
-    pub fn from_owned_fd(owned_fd: OwnedFd) -> io::Result<Receiver> {
-        Receiver::new(checked(owned_fd, Direction::Read)?)
-    }
-
-    /// [`from_file`](Self::from_file) without the checks.
-    pub fn from_file_unchecked(file: File) -> io::Result<Receiver> {
-        Receiver::from_owned_fd_unchecked(file.into())
-    }
-
-    /// [`from_owned_fd`](Self::from_owned_fd) without the checks.
-    pub fn from_owned_fd_unchecked(owned_fd: OwnedFd) -> io::Result<Receiver> {
-        Receiver::new(unchecked(owned_fd)?)
-    }
-
-    fn new(fd: OwnedFd) -> io::Result<Receiver> {
-        Ok(Receiver {
-            io: PollEvented::new_pipe(fd)?,
-        })
-    }
-
-    /// Waits for the requested readiness (a read end only ever becomes readable or
-    /// read-closed) and reports it.
-    ///
-    /// # Cancel safety
-    /// Cancel safe.
-    pub async fn ready(&self, interest: Interest) -> io::Result<Ready> {
-        self.io.ready(interest).await
-    }
-
     /// Waits until there is data (or every write end is closed).
     ///
     /// # Cancel safety
@@ -329,22 +307,6 @@ impl Receiver {
     pub fn try_read_buf<B: bytes::BufMut>(&self, buf: &mut B) -> io::Result<usize> {
         self.io.try_read_buf(buf)
     }
-
-    /// Runs the caller's read `f` if the pipe is readable now, else `WouldBlock` without
-    /// calling it; a `WouldBlock` from `f` clears read readiness.
-    pub fn try_io<R>(&self, f: impl FnOnce() -> io::Result<R>) -> io::Result<R> {
-        self.io.try_io(Interest::READABLE, f)
-    }
-
-    /// Deregisters the end and returns its fd in blocking mode.
-    pub fn into_blocking_fd(self) -> io::Result<OwnedFd> {
-        into_blocking(self.io)
-    }
-
-    /// Deregisters the end and returns its fd, still non-blocking.
-    pub fn into_nonblocking_fd(self) -> io::Result<OwnedFd> {
-        self.io.into_fd()
-    }
 }
 
 impl AsyncRead for Receiver {
@@ -356,6 +318,3 @@ impl AsyncRead for Receiver {
         self.io.poll_read(cx, buf)
     }
 }
-
-crate::methods::fd_impls!(Sender);
-crate::methods::fd_impls!(Receiver);
