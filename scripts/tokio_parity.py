@@ -635,6 +635,9 @@ class Side:
             if path is not None and _last_segment_generics(path) is not None:
                 continue
             t = collapse(drop_lifetimes(target), public)
+            if re.fullmatch(r"[a-z][a-z0-9]*", t):
+                # An alias of a primitive (`uid_t = u32`) must not turn every `u32` into it.
+                continue
             out.append((t, a))
         return sorted(out, key=lambda x: -len(x[0]))
 

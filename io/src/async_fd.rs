@@ -106,20 +106,6 @@ impl fmt::Debug for TryIoError {
     }
 }
 
-/// The directions an interest waits on.
-fn directions(interest: Interest) -> io::Result<(bool, bool)> {
-    let read = interest.is_readable() || interest.is_error();
-    let write = interest.is_writable() || interest.is_error();
-    if !read && !write {
-        return Err(io::Error::new(
-            io::ErrorKind::Unsupported,
-            "netpoll's AsyncFd waits for READABLE, WRITABLE or ERROR readiness; \
-             PRIORITY is not supported",
-        ));
-    }
-    Ok((read, write))
-}
-
 /// Snapshots taken by a wait, one slot per direction.
 type Events = [Option<ReadyEvent>; 2];
 
@@ -150,7 +136,7 @@ impl<T: AsRawFd> AsyncFd<T> {
         inner: T,
         interest: Interest,
     ) -> Result<AsyncFd<T>, AsyncFdRegisterError<T>> {
-        if let Err(cause) = directions(interest) {
+        if let Err(cause) = interest.wait_directions() {
             return Err(AsyncFdRegisterError { inner, cause });
         }
         match Registration::new(inner.as_raw_fd()) {
@@ -231,7 +217,7 @@ impl<T: AsRawFd> AsyncFd<T> {
 
     /// Polls the wanted directions; ready once any of them is.
     fn poll_events(&self, cx: &mut Context<'_>, interest: Interest) -> Poll<io::Result<Events>> {
-        let (read, write) = directions(interest)?;
+        let (read, write) = interest.wait_directions()?;
         let reg = self.reg();
         let mut events: Events = [None, None];
         if read {
@@ -337,7 +323,7 @@ impl<T: AsRawFd> AsyncFd<T> {
 
     /// The snapshot of a direction of `interest` that is ready now, or `WouldBlock`.
     fn ready_now(&self, interest: Interest) -> io::Result<ReadyEvent> {
-        let (read, write) = directions(interest)?;
+        let (read, write) = interest.wait_directions()?;
         let reg = self.reg();
         for (wanted, direction) in [(read, Direction::Read), (write, Direction::Write)] {
             if wanted {

@@ -27,6 +27,22 @@ const ERROR: usize = 1 << 5;
 pub struct Interest(usize);
 
 impl Interest {
+    /// The netpoller directions (read, write) a wait for this interest watches: `ERROR` is
+    /// reported on both. `PRIORITY` alone is `Unsupported` (netpoll registers no `EPOLLPRI`).
+    /// Shared by `AsyncFd` and the sockets; not part of tokio's API.
+    #[doc(hidden)]
+    pub fn wait_directions(self) -> std::io::Result<(bool, bool)> {
+        let read = self.is_readable() || self.is_error();
+        let write = self.is_writable() || self.is_error();
+        if !read && !write {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::Unsupported,
+                "netpoll waits for READABLE, WRITABLE or ERROR readiness; PRIORITY is not supported",
+            ));
+        }
+        Ok((read, write))
+    }
+
     /// Readable: there are bytes (or a connection, or a datagram) to read, or the read side
     /// was closed.
     pub const READABLE: Interest = Interest(READABLE);

@@ -40,20 +40,6 @@ pub(crate) struct PollEvented {
     kind: sys::Kind,
 }
 
-/// The directions an interest waits on. ERROR readiness shows on both directions (a hang-up or
-/// error ends each); PRIORITY has no direction in the netpoller, so alone it could never be met.
-fn directions(interest: Interest) -> io::Result<(bool, bool)> {
-    let read = interest.is_readable() || interest.is_error();
-    let write = interest.is_writable() || interest.is_error();
-    if !read && !write {
-        return Err(io::Error::new(
-            io::ErrorKind::Unsupported,
-            "netpoll waits for READABLE, WRITABLE or ERROR readiness; PRIORITY is not supported",
-        ));
-    }
-    Ok((read, write))
-}
-
 fn would_block() -> io::Error {
     io::ErrorKind::WouldBlock.into()
 }
@@ -125,7 +111,7 @@ impl PollEvented {
     /// Waits until any direction in `interest` is ready (many tasks may wait at once) and
     /// reports the readiness of every direction it waited on.
     pub(crate) async fn ready(&self, interest: Interest) -> io::Result<Ready> {
-        let (read, write) = directions(interest)?;
+        let (read, write) = interest.wait_directions()?;
         let reg = &self.reg;
         let mut r = pin!(async {
             if read {
@@ -172,7 +158,7 @@ impl PollEvented {
 
     /// The first direction of `interest` whose snapshot is ready (or closed) now.
     fn ready_direction(&self, interest: Interest) -> io::Result<Direction> {
-        let (read, write) = directions(interest)?;
+        let (read, write) = interest.wait_directions()?;
         for (wanted, d) in [(read, Direction::Read), (write, Direction::Write)] {
             if wanted {
                 let ev = self.reg.readiness(d);

@@ -1,16 +1,15 @@
-// tokio writes these as `u32`/`u32`/`i32`; libc's are the same types on every platform netpoll
-// builds for. Spelled through libc because scripts/tokio_parity.py rewrites every `u32` of a
-// netpoll signature into a public alias of it (see the note in tokio-parity-intended.txt).
+// As tokio writes them: libc's `uid_t`/`gid_t`/`pid_t` are these types on every platform netpoll
+// builds for.
 
 /// A user id (`u32`), as tokio names it.
 #[allow(non_camel_case_types)]
-pub type uid_t = libc::uid_t;
+pub type uid_t = u32;
 /// A group id (`u32`).
 #[allow(non_camel_case_types)]
-pub type gid_t = libc::gid_t;
+pub type gid_t = u32;
 /// A process id (`i32`).
 #[allow(non_camel_case_types)]
-pub type pid_t = libc::pid_t;
+pub type pid_t = i32;
 
 /// The credentials of the process at the other end of a Unix stream, like
 /// `tokio::net::unix::UCred` ([`UnixStream::peer_cred`](super::UnixStream::peer_cred)).
