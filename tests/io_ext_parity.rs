@@ -13,28 +13,9 @@ use std::time::Duration;
 
 use bytes::{Buf, BufMut, BytesMut};
 use netpoll::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
-use support::{bounded, rt, rt_current};
+use support::{bounded, poll_once, rt, run};
 
 const LIMIT: Duration = Duration::from_secs(30);
-
-fn run<F, Fut>(f: F)
-where
-    F: FnOnce() -> Fut + Send + 'static,
-    Fut: std::future::Future<Output = ()>,
-{
-    bounded(LIMIT, move || rt_current().block_on(f()));
-}
-
-/// Polls `fut` once: `Some(output)` if it completed.
-async fn poll_once<F: std::future::Future + Unpin>(fut: &mut F) -> Option<F::Output> {
-    std::future::poll_fn(|cx| {
-        Poll::Ready(match Pin::new(&mut *fut).poll(cx) {
-            Poll::Ready(v) => Some(v),
-            Poll::Pending => None,
-        })
-    })
-    .await
-}
 
 // ---------------------------------------------------------------------------------------------
 // 128-bit integers and floats

@@ -14,29 +14,9 @@ use netpoll::io::{
     AsyncBufRead, AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncSeek, AsyncSeekExt, AsyncWrite,
     AsyncWriteExt, BufReader, BufStream, BufWriter, Interest, ReadBuf, Ready,
 };
-use support::{bounded, rt, rt_current};
+use support::{bounded, poll_once, rt, rt_current, run};
 
 const LIMIT: Duration = Duration::from_secs(30);
-
-/// Runs `f` on a current-thread runtime, bounded.
-fn run<F, Fut>(f: F)
-where
-    F: FnOnce() -> Fut + Send + 'static,
-    Fut: std::future::Future<Output = ()>,
-{
-    bounded(LIMIT, move || rt_current().block_on(f()));
-}
-
-/// Polls `fut` once: `Some(output)` if it completed.
-async fn poll_once<F: std::future::Future + Unpin>(fut: &mut F) -> Option<F::Output> {
-    std::future::poll_fn(|cx| {
-        Poll::Ready(match Pin::new(&mut *fut).poll(cx) {
-            Poll::Ready(v) => Some(v),
-            Poll::Pending => None,
-        })
-    })
-    .await
-}
 
 // ---------------------------------------------------------------------------------------------
 // std types

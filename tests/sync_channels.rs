@@ -3,39 +3,18 @@
 //! one test per promise, plus a bounded stress run of the hand-written bounded channel.
 mod support;
 
-use std::future::Future;
 use std::pin::pin;
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::sync::Arc;
-use std::task::Poll;
 use std::time::Duration;
 
 use netpoll::sync::mpsc::{
     self, error::SendTimeoutError, error::TryRecvError, error::TrySendError,
 };
 use netpoll::time::timeout;
-use support::{bounded, rt, rt_current};
+use support::{bounded, poll_once, rt, run};
 
 const LIMIT: Duration = Duration::from_secs(30);
-
-fn run<F, Fut>(f: F)
-where
-    F: FnOnce() -> Fut + Send + 'static,
-    Fut: Future<Output = ()>,
-{
-    bounded(LIMIT, move || rt_current().block_on(f()));
-}
-
-/// Polls `fut` once: `Some(output)` if it completed.
-async fn poll_once<F: Future + Unpin>(fut: &mut F) -> Option<F::Output> {
-    std::future::poll_fn(|cx| {
-        Poll::Ready(match std::pin::Pin::new(&mut *fut).poll(cx) {
-            Poll::Ready(v) => Some(v),
-            Poll::Pending => None,
-        })
-    })
-    .await
-}
 
 // ---------------------------------------------------------------------------------------------
 // mpsc: permits

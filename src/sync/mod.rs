@@ -61,6 +61,30 @@
 //! - [`RwLock::with_max_readers`] panics on 0 (tokio accepts it, and then every writer would get
 //!   in at once).
 
+/// The `SendError<T>(pub T)` of a channel's `error` module (mpsc, broadcast, watch): the value
+/// comes back; it prints as tokio's does ("channel closed", the value not shown).
+macro_rules! send_error {
+    ($(#[$doc:meta])*) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, PartialEq, Eq)]
+        pub struct SendError<T>(pub T);
+
+        impl<T> ::std::fmt::Debug for SendError<T> {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.debug_struct("SendError").finish_non_exhaustive()
+            }
+        }
+
+        impl<T> ::std::fmt::Display for SendError<T> {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.write_str("channel closed")
+            }
+        }
+
+        impl<T> ::std::error::Error for SendError<T> {}
+    };
+}
+
 mod block;
 
 /// Spends one unit of the current task's coop budget, yielding first if it is used up: every

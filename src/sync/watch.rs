@@ -33,23 +33,9 @@ use super::Notify;
 pub mod error {
     use std::fmt;
 
-    /// No receiver exists: the value comes back, and is not stored.
-    #[derive(Clone, Copy, PartialEq, Eq)]
-    pub struct SendError<T>(pub T);
-
-    impl<T> fmt::Debug for SendError<T> {
-        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.debug_struct("SendError").finish_non_exhaustive()
-        }
+    send_error! {
+        /// No receiver exists: the value comes back, and is not stored.
     }
-
-    impl<T> fmt::Display for SendError<T> {
-        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.write_str("channel closed")
-        }
-    }
-
-    impl<T> std::error::Error for SendError<T> {}
 
     /// Every sender is gone (and, for `changed`, the latest value was already seen).
     #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -24,6 +24,26 @@ pub fn bounded<R: Send + 'static>(limit: Duration, f: impl FnOnce() -> R + Send 
     }
 }
 
+/// Runs the future `f` makes on a current-thread runtime, failing the test after 30 s.
+pub fn run<F, Fut>(f: F)
+where
+    F: FnOnce() -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()>,
+{
+    bounded(Duration::from_secs(30), move || rt_current().block_on(f()));
+}
+
+/// Polls `fut` once (from inside a task): `Some(output)` if it completed.
+pub async fn poll_once<F: std::future::Future + Unpin>(fut: &mut F) -> Option<F::Output> {
+    std::future::poll_fn(|cx| {
+        std::task::Poll::Ready(match std::pin::Pin::new(&mut *fut).poll(cx) {
+            std::task::Poll::Ready(v) => Some(v),
+            std::task::Poll::Pending => None,
+        })
+    })
+    .await
+}
+
 /// A multi-thread runtime with `n` workers.
 pub fn rt(n: usize) -> netpoll::runtime::Runtime {
     netpoll::runtime::Builder::new_multi_thread()

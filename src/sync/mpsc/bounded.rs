@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use super::chan::{Chan, Refused, MAX_BOUND};
+use super::chan::{Chan, Refused, Tx, WeakTx, MAX_BOUND};
 use super::error::{SendError, SendTimeoutError, TryRecvError, TrySendError};
 use crate::sync::{Semaphore, TryAcquireError};
 
@@ -30,18 +30,23 @@ pub fn channel<T>(buffer: usize) -> (Sender<T>, Receiver<T>) {
         "mpsc bounded channel requires buffer <= Semaphore::MAX_PERMITS"
     );
     let chan = Arc::new(Chan::new(Some(buffer)));
-    (Sender { chan: chan.clone() }, Receiver { chan })
+    (
+        Sender {
+            chan: Tx::first(chan.clone()),
+        },
+        Receiver { chan },
+    )
 }
 
 /// The sending half of a bounded channel; clone it for more producers.
 pub struct Sender<T> {
-    chan: Arc<Chan<T>>,
+    chan: Tx<T>,
 }
 
 /// A sender that does not keep the channel open: [`upgrade`](WeakSender::upgrade) it to send.
 /// Once every [`Sender`] is dropped the channel is closed, whatever weak senders remain.
 pub struct WeakSender<T> {
-    chan: Arc<Chan<T>>,
+    chan: WeakTx<T>,
 }
 
 /// Capacity for one value, taken by [`Sender::reserve`] or [`Sender::try_reserve`]: its
@@ -321,14 +326,13 @@ impl<T> Sender<T> {
 
     /// Whether both senders belong to the same channel.
     pub fn same_channel(&self, other: &Self) -> bool {
-        Arc::ptr_eq(&self.chan, &other.chan)
+        self.chan.same_channel(&other.chan)
     }
 
     /// A [`WeakSender`] to this channel: it does not keep the channel open.
     pub fn downgrade(&self) -> WeakSender<T> {
-        self.chan.add_weak();
         WeakSender {
-            chan: self.chan.clone(),
+            chan: self.chan.downgrade(),
         }
     }
 
@@ -354,9 +358,7 @@ impl<T> WeakSender<T> {
     /// assert!(weak.upgrade().is_none());
     /// ```
     pub fn upgrade(&self) -> Option<Sender<T>> {
-        self.chan.upgrade().then(|| Sender {
-            chan: self.chan.clone(),
-        })
+        self.chan.upgrade().map(|chan| Sender { chan })
     }
 
     /// How many [`Sender`]s the channel has.
@@ -627,31 +629,17 @@ impl<T> Drop for Receiver<T> {
 
 impl<T> Clone for Sender<T> {
     fn clone(&self) -> Self {
-        self.chan.add_sender();
         Sender {
             chan: self.chan.clone(),
         }
     }
 }
 
-impl<T> Drop for Sender<T> {
-    fn drop(&mut self) {
-        self.chan.drop_sender();
-    }
-}
-
 impl<T> Clone for WeakSender<T> {
     fn clone(&self) -> Self {
-        self.chan.add_weak();
         WeakSender {
             chan: self.chan.clone(),
         }
-    }
-}
-
-impl<T> Drop for WeakSender<T> {
-    fn drop(&mut self) {
-        self.chan.drop_weak();
     }
 }
 

@@ -43,7 +43,7 @@
 use std::collections::VecDeque;
 use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll, Waker};
 
 use crate::sync::{Notify, Semaphore};
@@ -72,6 +72,84 @@ struct State<T> {
     rx_dropped: bool,
     tx_gone: bool,
     rx_waker: Option<Waker>,
+}
+
+/// A strong sender's hold on the channel: it counts in `senders` from creation to drop, so the
+/// channel's sender types get `Clone`/`Drop` from here.
+pub(super) struct Tx<T>(Arc<Chan<T>>);
+
+/// A weak sender's hold: it keeps the memory, not the channel, open.
+pub(super) struct WeakTx<T>(Arc<Chan<T>>);
+
+impl<T> Tx<T> {
+    /// The hold of the sender a new channel starts with (counted by `Chan::new`).
+    pub(super) fn first(chan: Arc<Chan<T>>) -> Tx<T> {
+        Tx(chan)
+    }
+
+    pub(super) fn downgrade(&self) -> WeakTx<T> {
+        self.0.add_weak();
+        WeakTx(self.0.clone())
+    }
+
+    pub(super) fn same_channel(&self, other: &Tx<T>) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl<T> WeakTx<T> {
+    /// A strong hold, unless every strong sender is gone.
+    pub(super) fn upgrade(&self) -> Option<Tx<T>> {
+        self.0.upgrade().then(|| Tx(self.0.clone()))
+    }
+}
+
+impl<T> std::ops::Deref for Tx<T> {
+    type Target = Chan<T>;
+
+    fn deref(&self) -> &Chan<T> {
+        &self.0
+    }
+}
+
+impl<T> std::ops::Deref for WeakTx<T> {
+    type Target = Chan<T>;
+
+    fn deref(&self) -> &Chan<T> {
+        &self.0
+    }
+}
+
+impl<T> fmt::Debug for Tx<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&*self.0, f)
+    }
+}
+
+impl<T> Clone for Tx<T> {
+    fn clone(&self) -> Self {
+        self.0.add_sender();
+        Tx(self.0.clone())
+    }
+}
+
+impl<T> Drop for Tx<T> {
+    fn drop(&mut self) {
+        self.0.drop_sender();
+    }
+}
+
+impl<T> Clone for WeakTx<T> {
+    fn clone(&self) -> Self {
+        self.0.add_weak();
+        WeakTx(self.0.clone())
+    }
+}
+
+impl<T> Drop for WeakTx<T> {
+    fn drop(&mut self) {
+        self.0.drop_weak();
+    }
 }
 
 /// Why a push was refused; the value comes back.
@@ -211,12 +289,12 @@ impl<T> Chan<T> {
         }
     }
 
-    pub(super) fn add_sender(&self) {
+    fn add_sender(&self) {
         self.senders.fetch_add(1, Ordering::Relaxed);
     }
 
     /// A strong sender from a weak one, unless every strong sender is gone.
-    pub(super) fn upgrade(&self) -> bool {
+    fn upgrade(&self) -> bool {
         let mut n = self.senders.load(Ordering::Relaxed);
         loop {
             if n == 0 {
@@ -232,7 +310,7 @@ impl<T> Chan<T> {
         }
     }
 
-    pub(super) fn drop_sender(&self) {
+    fn drop_sender(&self) {
         if self.senders.fetch_sub(1, Ordering::AcqRel) != 1 {
             return;
         }
@@ -245,11 +323,11 @@ impl<T> Chan<T> {
         }
     }
 
-    pub(super) fn add_weak(&self) {
+    fn add_weak(&self) {
         self.weak_senders.fetch_add(1, Ordering::Relaxed);
     }
 
-    pub(super) fn drop_weak(&self) {
+    fn drop_weak(&self) {
         self.weak_senders.fetch_sub(1, Ordering::Relaxed);
     }
 

@@ -42,23 +42,9 @@ pub use unbounded::{unbounded_channel, UnboundedReceiver, UnboundedSender, WeakU
 pub mod error {
     use std::fmt;
 
-    /// The receiver is gone (dropped or closed): the value comes back.
-    #[derive(Clone, Copy, PartialEq, Eq)]
-    pub struct SendError<T>(pub T);
-
-    impl<T> fmt::Debug for SendError<T> {
-        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.debug_struct("SendError").finish_non_exhaustive()
-        }
+    send_error! {
+        /// The receiver is gone (dropped or closed): the value comes back.
     }
-
-    impl<T> fmt::Display for SendError<T> {
-        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.write_str("channel closed")
-        }
-    }
-
-    impl<T> std::error::Error for SendError<T> {}
 
     /// Why [`Sender::try_send`](super::Sender::try_send) failed; the value comes back.
     #[derive(Clone, Copy, PartialEq, Eq)]

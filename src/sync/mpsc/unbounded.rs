@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use super::bounded::Receiver;
-use super::chan::{Chan, Refused};
+use super::chan::{Chan, Refused, Tx, WeakTx};
 use super::error::{SendError, TryRecvError};
 
 /// Creates a channel without a bound: sending never waits (memory is the limit).
@@ -28,7 +28,9 @@ use super::error::{SendError, TryRecvError};
 pub fn unbounded_channel<T>() -> (UnboundedSender<T>, UnboundedReceiver<T>) {
     let chan = Arc::new(Chan::new(None));
     (
-        UnboundedSender { chan: chan.clone() },
+        UnboundedSender {
+            chan: Tx::first(chan.clone()),
+        },
         UnboundedReceiver {
             inner: Receiver::from_chan(chan),
         },
@@ -37,13 +39,13 @@ pub fn unbounded_channel<T>() -> (UnboundedSender<T>, UnboundedReceiver<T>) {
 
 /// The sending half of an unbounded channel; clone it for more producers.
 pub struct UnboundedSender<T> {
-    chan: Arc<Chan<T>>,
+    chan: Tx<T>,
 }
 
 /// An unbounded sender that does not keep the channel open (see
 /// [`WeakSender`](super::WeakSender)).
 pub struct WeakUnboundedSender<T> {
-    chan: Arc<Chan<T>>,
+    chan: WeakTx<T>,
 }
 
 /// The receiving half of an unbounded channel.
@@ -74,14 +76,13 @@ impl<T> UnboundedSender<T> {
 
     /// Whether both senders belong to the same channel.
     pub fn same_channel(&self, other: &Self) -> bool {
-        Arc::ptr_eq(&self.chan, &other.chan)
+        self.chan.same_channel(&other.chan)
     }
 
     /// A [`WeakUnboundedSender`] to this channel: it does not keep the channel open.
     pub fn downgrade(&self) -> WeakUnboundedSender<T> {
-        self.chan.add_weak();
         WeakUnboundedSender {
-            chan: self.chan.clone(),
+            chan: self.chan.downgrade(),
         }
     }
 
@@ -99,9 +100,7 @@ impl<T> UnboundedSender<T> {
 impl<T> WeakUnboundedSender<T> {
     /// An [`UnboundedSender`], unless every `UnboundedSender` of the channel is gone.
     pub fn upgrade(&self) -> Option<UnboundedSender<T>> {
-        self.chan.upgrade().then(|| UnboundedSender {
-            chan: self.chan.clone(),
-        })
+        self.chan.upgrade().map(|chan| UnboundedSender { chan })
     }
 
     /// How many [`UnboundedSender`]s the channel has.
@@ -203,31 +202,17 @@ impl<T> UnboundedReceiver<T> {
 
 impl<T> Clone for UnboundedSender<T> {
     fn clone(&self) -> Self {
-        self.chan.add_sender();
         UnboundedSender {
             chan: self.chan.clone(),
         }
     }
 }
 
-impl<T> Drop for UnboundedSender<T> {
-    fn drop(&mut self) {
-        self.chan.drop_sender();
-    }
-}
-
 impl<T> Clone for WeakUnboundedSender<T> {
     fn clone(&self) -> Self {
-        self.chan.add_weak();
         WeakUnboundedSender {
             chan: self.chan.clone(),
         }
-    }
-}
-
-impl<T> Drop for WeakUnboundedSender<T> {
-    fn drop(&mut self) {
-        self.chan.drop_weak();
     }
 }
 
