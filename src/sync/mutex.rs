@@ -282,15 +282,9 @@ impl<'a, T: ?Sized> MutexGuard<'a, T> {
         U: ?Sized,
         F: FnOnce(&mut T) -> &mut U,
     {
-        // SAFETY: the guard holds the permit, so nobody else reaches the value; the `&mut T`
-        // lives as long as the permit, which the mapped guard takes over.
-        let data = f(unsafe { &mut *this.lock.c.get() }) as *mut U;
-        let s = &this.lock.s;
-        mem::forget(this);
-        MappedMutexGuard {
-            s,
-            data,
-            _marker: PhantomData,
+        match Self::try_map(this, |v| Some(f(v))) {
+            Ok(guard) => guard,
+            Err(_) => unreachable!("`f` always returns `Some`"),
         }
     }
 
@@ -300,7 +294,9 @@ impl<'a, T: ?Sized> MutexGuard<'a, T> {
         U: ?Sized,
         F: FnOnce(&mut T) -> Option<&mut U>,
     {
-        // SAFETY: as in `map`; if `f` declines, the reference is gone before `this` is returned.
+        // SAFETY: the guard holds the permit, so nobody else reaches the value; the `&mut T`
+        // lives as long as the permit, which the mapped guard takes over (if `f` declines, the
+        // reference is gone before `this` is returned).
         let data = match f(unsafe { &mut *this.lock.c.get() }) {
             Some(data) => data as *mut U,
             None => return Err(this),
@@ -370,12 +366,9 @@ impl<T: ?Sized> OwnedMutexGuard<T> {
         U: ?Sized,
         F: FnOnce(&mut T) -> &mut U,
     {
-        // SAFETY: the guard holds the permit; the `Arc` moves into the mapped guard, which keeps
-        // the mutex (and so the value) alive as long as the pointer.
-        let data = f(unsafe { &mut *this.lock.c.get() }) as *mut U;
-        OwnedMappedMutexGuard {
-            data,
-            lock: this.into_lock(),
+        match Self::try_map(this, |v| Some(f(v))) {
+            Ok(guard) => guard,
+            Err(_) => unreachable!("`f` always returns `Some`"),
         }
     }
 
@@ -385,7 +378,8 @@ impl<T: ?Sized> OwnedMutexGuard<T> {
         U: ?Sized,
         F: FnOnce(&mut T) -> Option<&mut U>,
     {
-        // SAFETY: as in `map`.
+        // SAFETY: the guard holds the permit; the `Arc` moves into the mapped guard, which keeps
+        // the mutex (and so the value) alive as long as the pointer.
         let data = match f(unsafe { &mut *this.lock.c.get() }) {
             Some(data) => data as *mut U,
             None => return Err(this),
@@ -431,14 +425,9 @@ impl<'a, T: ?Sized> MappedMutexGuard<'a, T> {
     where
         F: FnOnce(&mut T) -> &mut U,
     {
-        // SAFETY: `data` points into the locked value and the guard holds the permit.
-        let data = f(unsafe { &mut *this.data }) as *mut U;
-        let s = this.s;
-        mem::forget(this);
-        MappedMutexGuard {
-            s,
-            data,
-            _marker: PhantomData,
+        match Self::try_map(this, |v| Some(f(v))) {
+            Ok(guard) => guard,
+            Err(_) => unreachable!("`f` always returns `Some`"),
         }
     }
 
@@ -447,7 +436,7 @@ impl<'a, T: ?Sized> MappedMutexGuard<'a, T> {
     where
         F: FnOnce(&mut T) -> Option<&mut U>,
     {
-        // SAFETY: as in `map`.
+        // SAFETY: `data` points into the locked value and the guard holds the permit.
         let data = match f(unsafe { &mut *this.data }) {
             Some(data) => data as *mut U,
             None => return Err(this),
@@ -497,11 +486,9 @@ impl<T: ?Sized, U: ?Sized> OwnedMappedMutexGuard<T, U> {
     where
         F: FnOnce(&mut U) -> &mut S,
     {
-        // SAFETY: `data` points into the value of the mutex the guard keeps alive and locked.
-        let data = f(unsafe { &mut *this.data }) as *mut S;
-        OwnedMappedMutexGuard {
-            data,
-            lock: this.into_lock(),
+        match Self::try_map(this, |v| Some(f(v))) {
+            Ok(guard) => guard,
+            Err(_) => unreachable!("`f` always returns `Some`"),
         }
     }
 
@@ -510,7 +497,7 @@ impl<T: ?Sized, U: ?Sized> OwnedMappedMutexGuard<T, U> {
     where
         F: FnOnce(&mut U) -> Option<&mut S>,
     {
-        // SAFETY: as in `map`.
+        // SAFETY: `data` points into the value of the mutex the guard keeps alive and locked.
         let data = match f(unsafe { &mut *this.data }) {
             Some(data) => data as *mut S,
             None => return Err(this),

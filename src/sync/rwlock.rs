@@ -378,14 +378,9 @@ impl<'a, T: ?Sized> RwLockReadGuard<'a, T> {
     where
         F: FnOnce(&T) -> &U,
     {
-        // SAFETY: the guard holds a read permit: no writer exists while the result lives.
-        let data = f(unsafe { &*this.data }) as *const U;
-        let s = this.s;
-        mem::forget(this);
-        RwLockReadGuard {
-            s,
-            data,
-            _marker: PhantomData,
+        match Self::try_map(this, |v| Some(f(v))) {
+            Ok(guard) => guard,
+            Err(_) => unreachable!("`f` always returns `Some`"),
         }
     }
 
@@ -394,7 +389,7 @@ impl<'a, T: ?Sized> RwLockReadGuard<'a, T> {
     where
         F: FnOnce(&T) -> Option<&U>,
     {
-        // SAFETY: as in `map`.
+        // SAFETY: the guard holds a read permit: no writer exists while the result lives.
         let data = match f(unsafe { &*this.data }) {
             Some(data) => data as *const U,
             None => return Err(this),
@@ -437,11 +432,9 @@ impl<T: ?Sized, U: ?Sized> OwnedRwLockReadGuard<T, U> {
     where
         F: FnOnce(&U) -> &V,
     {
-        // SAFETY: the guard holds a read permit and keeps the lock alive.
-        let data = f(unsafe { &*this.data }) as *const V;
-        OwnedRwLockReadGuard {
-            data,
-            lock: this.into_lock(),
+        match Self::try_map(this, |v| Some(f(v))) {
+            Ok(guard) => guard,
+            Err(_) => unreachable!("`f` always returns `Some`"),
         }
     }
 
@@ -450,7 +443,7 @@ impl<T: ?Sized, U: ?Sized> OwnedRwLockReadGuard<T, U> {
     where
         F: FnOnce(&U) -> Option<&V>,
     {
-        // SAFETY: as in `map`.
+        // SAFETY: the guard holds a read permit and keeps the lock alive.
         let data = match f(unsafe { &*this.data }) {
             Some(data) => data as *const V,
             None => return Err(this),
@@ -499,15 +492,9 @@ impl<'a, T: ?Sized> RwLockWriteGuard<'a, T> {
     where
         F: FnOnce(&mut T) -> &mut U,
     {
-        // SAFETY: the guard holds every permit: this is the only access to the value.
-        let data = f(unsafe { &mut *this.data }) as *mut U;
-        let (s, permits_acquired) = (this.s, this.permits_acquired);
-        mem::forget(this);
-        RwLockMappedWriteGuard {
-            permits_acquired,
-            s,
-            data,
-            _marker: PhantomData,
+        match Self::try_map(this, |v| Some(f(v))) {
+            Ok(guard) => guard,
+            Err(_) => unreachable!("`f` always returns `Some`"),
         }
     }
 
@@ -516,7 +503,7 @@ impl<'a, T: ?Sized> RwLockWriteGuard<'a, T> {
     where
         F: FnOnce(&mut T) -> Option<&mut U>,
     {
-        // SAFETY: as in `map`.
+        // SAFETY: the guard holds every permit: this is the only access to the value.
         let data = match f(unsafe { &mut *this.data }) {
             Some(data) => data as *mut U,
             None => return Err(this),
@@ -569,16 +556,9 @@ impl<'a, T: ?Sized> RwLockWriteGuard<'a, T> {
     where
         F: FnOnce(&T) -> &U,
     {
-        // SAFETY: the guard holds every permit; the shared reference then lives under the read
-        // permit that the downgrade keeps.
-        let data = f(unsafe { &*this.data }) as *const U;
-        let read = this.downgrade();
-        let s = read.s;
-        mem::forget(read);
-        RwLockReadGuard {
-            s,
-            data,
-            _marker: PhantomData,
+        match Self::try_downgrade_map(this, |v| Some(f(v))) {
+            Ok(guard) => guard,
+            Err(_) => unreachable!("`f` always returns `Some`"),
         }
     }
 
@@ -588,7 +568,8 @@ impl<'a, T: ?Sized> RwLockWriteGuard<'a, T> {
     where
         F: FnOnce(&T) -> Option<&U>,
     {
-        // SAFETY: as in `downgrade_map`.
+        // SAFETY: the guard holds every permit; the shared reference then lives under the read
+        // permit that the downgrade keeps.
         let data = match f(unsafe { &*this.data }) {
             Some(data) => data as *const U,
             None => return Err(this),
@@ -633,15 +614,9 @@ impl<'a, T: ?Sized> RwLockMappedWriteGuard<'a, T> {
     where
         F: FnOnce(&mut T) -> &mut U,
     {
-        // SAFETY: the guard holds every permit.
-        let data = f(unsafe { &mut *this.data }) as *mut U;
-        let (s, permits_acquired) = (this.s, this.permits_acquired);
-        mem::forget(this);
-        RwLockMappedWriteGuard {
-            permits_acquired,
-            s,
-            data,
-            _marker: PhantomData,
+        match Self::try_map(this, |v| Some(f(v))) {
+            Ok(guard) => guard,
+            Err(_) => unreachable!("`f` always returns `Some`"),
         }
     }
 
@@ -650,7 +625,7 @@ impl<'a, T: ?Sized> RwLockMappedWriteGuard<'a, T> {
     where
         F: FnOnce(&mut T) -> Option<&mut U>,
     {
-        // SAFETY: as in `map`.
+        // SAFETY: the guard holds every permit.
         let data = match f(unsafe { &mut *this.data }) {
             Some(data) => data as *mut U,
             None => return Err(this),
@@ -697,14 +672,13 @@ impl<T: ?Sized> OwnedRwLockWriteGuard<T> {
     }
 
     /// Narrows the guard to a part of the value; the write lock stays held.
-    pub fn map<F, U: ?Sized>(mut this: Self, f: F) -> OwnedRwLockMappedWriteGuard<T, U>
+    pub fn map<F, U: ?Sized>(this: Self, f: F) -> OwnedRwLockMappedWriteGuard<T, U>
     where
         F: FnOnce(&mut T) -> &mut U,
     {
-        let data = f(&mut *this) as *mut U;
-        OwnedRwLockMappedWriteGuard {
-            data,
-            lock: this.into_lock(),
+        match Self::try_map(this, |v| Some(f(v))) {
+            Ok(guard) => guard,
+            Err(_) => unreachable!("`f` always returns `Some`"),
         }
     }
 
@@ -747,11 +721,9 @@ impl<T: ?Sized> OwnedRwLockWriteGuard<T> {
     where
         F: FnOnce(&T) -> &U,
     {
-        let data = f(&*this) as *const U;
-        let read = this.downgrade();
-        OwnedRwLockReadGuard {
-            data,
-            lock: read.into_lock(),
+        match Self::try_downgrade_map(this, |v| Some(f(v))) {
+            Ok(guard) => guard,
+            Err(_) => unreachable!("`f` always returns `Some`"),
         }
     }
 
@@ -812,14 +784,13 @@ impl<T: ?Sized, U: ?Sized> OwnedRwLockMappedWriteGuard<T, U> {
     }
 
     /// Narrows the guard further.
-    pub fn map<F, V: ?Sized>(mut this: Self, f: F) -> OwnedRwLockMappedWriteGuard<T, V>
+    pub fn map<F, V: ?Sized>(this: Self, f: F) -> OwnedRwLockMappedWriteGuard<T, V>
     where
         F: FnOnce(&mut U) -> &mut V,
     {
-        let data = f(&mut *this) as *mut V;
-        OwnedRwLockMappedWriteGuard {
-            data,
-            lock: this.into_lock(),
+        match Self::try_map(this, |v| Some(f(v))) {
+            Ok(guard) => guard,
+            Err(_) => unreachable!("`f` always returns `Some`"),
         }
     }
 
