@@ -1,186 +1,22 @@
-//! Asynchronous file access, like `tokio::fs`: [`File`], [`OpenOptions`], and whole-file helpers
-//! ([`read()`], [`write()`], ...).
-//!
-//! Operating systems offer no readiness notifications for regular files, so every operation
-//! runs on the blocking pool ([`netpoll_runtime::spawn_blocking`]), as in tokio and as Go's
-//! runtime does for files.
-//!
-//! ```
-//! use netpoll_io::fs;
-//!
-//! let rt = netpoll_runtime::runtime::Runtime::new().unwrap();
-//! rt.block_on(async {
-//!     let path = std::env::temp_dir().join(format!("netpoll-fs-doc-{}", std::process::id()));
-//!     fs::write(&path, "hello").await.unwrap();
-//!     assert_eq!(fs::read_to_string(&path).await.unwrap(), "hello");
-//!     assert_eq!(fs::metadata(&path).await.unwrap().len(), 5);
-//!     fs::remove_file(&path).await.unwrap();
-//! });
-//! ```
+//! [`File`]: the async file, a state machine over one operation at a time on the blocking pool.
 
 use std::fmt;
 use std::fs::{Metadata, Permissions};
 use std::future::{poll_fn, Future};
 use std::io::{self, Seek as _, SeekFrom};
 use std::mem;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
-use std::os::unix::fs::OpenOptionsExt;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 use std::path::Path;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::task::{ready, Context, Poll, Wake, Waker};
+use std::time::SystemTime;
 
 use netpoll_runtime::task::{JoinError, JoinHandle};
 
+use super::{asyncify, FileTimes, OpenOptions};
 use crate::blocking::{Buf, DEFAULT_MAX_BUF_SIZE};
 use crate::{AsyncRead, AsyncSeek, AsyncWrite, ReadBuf, ZeroCopySource};
-
-/// Runs `f` on the blocking pool.
-async fn asyncify<F, T>(f: F) -> io::Result<T>
-where
-    F: FnOnce() -> io::Result<T> + Send + 'static,
-    T: Send + 'static,
-{
-    match netpoll_runtime::spawn_blocking(f).await {
-        Ok(res) => res,
-        Err(e) => Err(e.into()),
-    }
-}
-
-/// Reads a whole file, like `tokio::fs::read`.
-pub async fn read(path: impl AsRef<Path>) -> io::Result<Vec<u8>> {
-    let path = path.as_ref().to_owned();
-    asyncify(move || std::fs::read(path)).await
-}
-
-/// Reads a whole file as UTF-8 (`InvalidData` if it is not), like `tokio::fs::read_to_string`.
-pub async fn read_to_string(path: impl AsRef<Path>) -> io::Result<String> {
-    let path = path.as_ref().to_owned();
-    asyncify(move || std::fs::read_to_string(path)).await
-}
-
-/// Creates or truncates a file and writes `contents` to it, like `tokio::fs::write`.
-pub async fn write(path: impl AsRef<Path>, contents: impl AsRef<[u8]>) -> io::Result<()> {
-    let path = path.as_ref().to_owned();
-    let contents = contents.as_ref().to_owned();
-    asyncify(move || std::fs::write(path, contents)).await
-}
-
-/// Removes a file, like `tokio::fs::remove_file`.
-pub async fn remove_file(path: impl AsRef<Path>) -> io::Result<()> {
-    let path = path.as_ref().to_owned();
-    asyncify(move || std::fs::remove_file(path)).await
-}
-
-/// A path's metadata, following symbolic links, like `tokio::fs::metadata`.
-pub async fn metadata(path: impl AsRef<Path>) -> io::Result<Metadata> {
-    let path = path.as_ref().to_owned();
-    asyncify(move || std::fs::metadata(path)).await
-}
-
-/// Creates a directory and its missing parents, like `tokio::fs::create_dir_all`.
-pub async fn create_dir_all(path: impl AsRef<Path>) -> io::Result<()> {
-    let path = path.as_ref().to_owned();
-    asyncify(move || std::fs::create_dir_all(path)).await
-}
-
-/// Renames a file or directory, like `tokio::fs::rename`.
-pub async fn rename(from: impl AsRef<Path>, to: impl AsRef<Path>) -> io::Result<()> {
-    let (from, to) = (from.as_ref().to_owned(), to.as_ref().to_owned());
-    asyncify(move || std::fs::rename(from, to)).await
-}
-
-/// Options for opening a [`File`], like `tokio::fs::OpenOptions` (a wrapper of
-/// `std::fs::OpenOptions` whose `open` runs on the blocking pool).
-///
-/// ```
-/// use netpoll_io::fs::OpenOptions;
-///
-/// let rt = netpoll_runtime::runtime::Runtime::new().unwrap();
-/// rt.block_on(async {
-///     let path = std::env::temp_dir().join(format!("netpoll-openopts-doc-{}", std::process::id()));
-///     let file = OpenOptions::new().write(true).create(true).open(&path).await.unwrap();
-///     drop(file);
-///     netpoll_io::fs::remove_file(&path).await.unwrap();
-/// });
-/// ```
-#[derive(Debug, Clone)]
-pub struct OpenOptions(std::fs::OpenOptions);
-
-impl OpenOptions {
-    /// All options off.
-    pub fn new() -> OpenOptions {
-        OpenOptions(std::fs::OpenOptions::new())
-    }
-
-    /// Open for reading.
-    pub fn read(&mut self, read: bool) -> &mut Self {
-        self.0.read(read);
-        self
-    }
-
-    /// Open for writing.
-    pub fn write(&mut self, write: bool) -> &mut Self {
-        self.0.write(write);
-        self
-    }
-
-    /// Open for appending (every write goes to the end).
-    pub fn append(&mut self, append: bool) -> &mut Self {
-        self.0.append(append);
-        self
-    }
-
-    /// Truncate to 0 bytes on open.
-    pub fn truncate(&mut self, truncate: bool) -> &mut Self {
-        self.0.truncate(truncate);
-        self
-    }
-
-    /// Create the file if it does not exist.
-    pub fn create(&mut self, create: bool) -> &mut Self {
-        self.0.create(create);
-        self
-    }
-
-    /// Create the file, failing if it exists.
-    pub fn create_new(&mut self, create_new: bool) -> &mut Self {
-        self.0.create_new(create_new);
-        self
-    }
-
-    /// The permission bits for a created file (before the umask).
-    pub fn mode(&mut self, mode: u32) -> &mut Self {
-        self.0.mode(mode);
-        self
-    }
-
-    /// Extra `open(2)` flags.
-    pub fn custom_flags(&mut self, flags: i32) -> &mut Self {
-        self.0.custom_flags(flags);
-        self
-    }
-
-    /// Opens `path` with these options.
-    pub async fn open(&self, path: impl AsRef<Path>) -> io::Result<File> {
-        let path = path.as_ref().to_owned();
-        let opts = self.0.clone();
-        let std = asyncify(move || opts.open(path)).await?;
-        Ok(File::from_std(std))
-    }
-}
-
-impl Default for OpenOptions {
-    fn default() -> OpenOptions {
-        OpenOptions::new()
-    }
-}
-
-impl From<std::fs::OpenOptions> for OpenOptions {
-    fn from(options: std::fs::OpenOptions) -> OpenOptions {
-        OpenOptions(options)
-    }
-}
 
 /// An open file, like `tokio::fs::File`: [`AsyncRead`], [`AsyncWrite`] and [`AsyncSeek`] with
 /// every system call on the blocking pool.
@@ -370,7 +206,7 @@ impl File {
     }
 
     /// Creates a file for reading and writing, failing if it exists.
-    pub async fn create_new(path: impl AsRef<Path>) -> io::Result<File> {
+    pub async fn create_new<P: AsRef<Path>>(path: P) -> io::Result<File> {
         OpenOptions::new()
             .read(true)
             .write(true)
@@ -407,6 +243,11 @@ impl File {
     pub fn set_max_buf_size(&mut self, max_buf_size: usize) {
         assert!(max_buf_size > 0, "max_buf_size must be at least 1");
         self.max_buf_size = max_buf_size;
+    }
+
+    /// The largest read or write handed to the blocking pool at once.
+    pub fn max_buf_size(&self) -> usize {
+        self.max_buf_size
     }
 
     fn lock_inner(&self) -> MutexGuard<'_, Inner> {
@@ -462,7 +303,7 @@ impl File {
                 };
                 let std = self.std.clone();
                 let slot = slot.clone();
-                inner.state = State::Busy(netpoll_runtime::spawn_blocking(move || {
+                inner.state = State::Busy(super::spawn_blocking(move || {
                     let res = seek_by(&std, delta).and_then(|()| f(&std));
                     *slot.lock().unwrap_or_else(PoisonError::into_inner) = Some(res);
                     (Operation::Other, buf)
@@ -504,6 +345,19 @@ impl File {
     pub async fn set_permissions(&self, perm: Permissions) -> io::Result<()> {
         let std = self.std.clone();
         asyncify(move || std.set_permissions(perm)).await
+    }
+
+    /// Sets the file's access and modification times (those set in `times`), like
+    /// `std::fs::File::set_times`.
+    pub async fn set_times(&self, times: FileTimes) -> io::Result<()> {
+        let std = self.std.clone();
+        let times = times.into_std();
+        asyncify(move || std.set_times(times)).await
+    }
+
+    /// Sets the file's modification time (`set_times` with only that time).
+    pub async fn set_modified(&self, time: SystemTime) -> io::Result<()> {
+        self.set_times(FileTimes::new().set_modified(time)).await
     }
 
     /// A new `File` for the same open file description (`dup`): it shares the offset, which
@@ -593,7 +447,7 @@ impl AsyncRead for File {
                     let n = dst.remaining().min(max);
                     let delta = inner.take_fixup(&mut buf);
                     let std = std.clone();
-                    inner.state = State::Busy(netpoll_runtime::spawn_blocking(move || {
+                    inner.state = State::Busy(super::spawn_blocking(move || {
                         let res = seek_by(&std, delta).and_then(|()| buf.read_from(&mut &*std, n));
                         (Operation::Read(res), buf)
                     }));
@@ -696,7 +550,7 @@ impl AsyncWrite for File {
                     let delta = inner.take_fixup(&mut buf);
                     let n = buf.copy_from(src, max);
                     let std = std.clone();
-                    inner.state = State::Busy(netpoll_runtime::spawn_blocking(move || {
+                    inner.state = State::Busy(super::spawn_blocking(move || {
                         let res = seek_by(&std, delta).and_then(|()| buf.write_to(&mut &*std));
                         (Operation::Write(res), buf)
                     }));
@@ -762,7 +616,7 @@ impl AsyncSeek for File {
         let mut buf = mem::take(buf);
         buf.clear();
         inner.skip = 0;
-        inner.state = State::Busy(netpoll_runtime::spawn_blocking(move || {
+        inner.state = State::Busy(super::spawn_blocking(move || {
             let res = (&*std).seek(position);
             (Operation::Seek(res), buf)
         }));
@@ -794,6 +648,24 @@ impl AsyncSeek for File {
 impl From<std::fs::File> for File {
     fn from(std: std::fs::File) -> File {
         File::from_std(std)
+    }
+}
+
+impl From<OwnedFd> for File {
+    /// Wraps an open file descriptor (its offset is where reads and writes start).
+    fn from(fd: OwnedFd) -> File {
+        File::from_std(std::fs::File::from(fd))
+    }
+}
+
+impl FromRawFd for File {
+    /// Takes ownership of `fd`.
+    ///
+    /// # Safety
+    /// `fd` must be an open file descriptor that nothing else owns or closes.
+    unsafe fn from_raw_fd(fd: RawFd) -> File {
+        // SAFETY: the caller passes ownership of an open fd (this function's contract).
+        File::from_std(unsafe { std::fs::File::from_raw_fd(fd) })
     }
 }
 
