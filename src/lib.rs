@@ -47,6 +47,12 @@ pub mod fs {
     pub use netpoll_io::fs::*;
 }
 
+/// Child processes, like `tokio::process`: pipes in the netpoller, and waiting for an exit
+/// through a pidfd (Linux) or `SIGCHLD`, never by blocking a worker.
+pub mod process {
+    pub use netpoll_io::process::*;
+}
+
 /// Sockets: TCP, UDP, Unix, with Go-style deadlines.
 pub mod net {
     pub use netpoll_net::*;

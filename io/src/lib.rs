@@ -52,6 +52,7 @@ pub use util::{
 };
 
 pub mod fs;
+pub mod process;
 
 #[cfg(feature = "futures-io")]
 mod compat;
