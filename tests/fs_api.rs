@@ -346,3 +346,44 @@ fn file_conversions_clone_times_and_modes() {
     });
     drop(dir);
 }
+
+#[test]
+fn types_are_send_sync_like_tokios() {
+    fn check<T: Send + Sync + Unpin>() {}
+    check::<File>();
+    check::<OpenOptions>();
+    check::<DirBuilder>();
+    check::<FileTimes>();
+    check::<fs::ReadDir>();
+    check::<fs::DirEntry>();
+}
+
+/// `next_entry` is cancel safe: cancelling it at every pending point loses no entry and
+/// yields none twice.
+#[test]
+fn read_dir_next_entry_is_cancel_safe() {
+    let dir = TempDir::new("cancel");
+    let root = dir.0.clone();
+    run(async move {
+        for i in 0..70 {
+            fs::write(root.join(format!("f{i}")), "").await.unwrap();
+        }
+        let mut entries = fs::read_dir(&root).await.unwrap();
+        let mut names = BTreeSet::new();
+        let mut cancelled = 0;
+        loop {
+            match netpoll::time::timeout(Duration::ZERO, entries.next_entry()).await {
+                Err(_elapsed) => cancelled += 1,
+                Ok(Ok(Some(e))) => assert!(names.insert(e.file_name())),
+                Ok(Ok(None)) => break,
+                Ok(Err(e)) => panic!("{e}"),
+            }
+            netpoll::task::yield_now().await;
+        }
+        assert_eq!(names.len(), 70, "after {cancelled} cancellations");
+        // poll_next_entry directly, at the end: stays at the end.
+        let end = std::future::poll_fn(|cx| entries.poll_next_entry(cx)).await;
+        assert!(end.unwrap().is_none());
+    });
+    drop(dir);
+}

@@ -376,3 +376,94 @@ fn no_zombies_after_many_dropped_children() {
         }
     });
 }
+
+#[test]
+fn writing_to_an_exited_childs_stdin_is_broken_pipe() {
+    run(async {
+        let mut child = Command::new("true").stdin(Stdio::piped()).spawn().unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        assert!(child.wait().await.unwrap().success());
+        let err = stdin.write_all(&[0u8; 100_000]).await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::BrokenPipe);
+    });
+}
+
+/// A `Child` dropped outside any runtime cannot be handed to a reaping task: it joins the
+/// orphan queue, which the next spawn sweeps.
+#[test]
+fn orphan_dropped_outside_a_runtime_is_reaped_by_the_next_spawn() {
+    bounded(LIMIT, || {
+        let rt = rt(1);
+        let mut child = rt.block_on(async {
+            Command::new("sh")
+                .args(["-c", "read line"])
+                .stdin(Stdio::piped())
+                .spawn()
+                .unwrap()
+        });
+        let pid = child.id().unwrap();
+        let stdin = child.stdin.take().unwrap();
+        drop(child); // outside the runtime: queued
+                     // Let it exit, and wait (bounded) until it is a zombie (or already reaped: spawns in
+                     // the tests running beside this one sweep the same queue).
+        rt.block_on(async move { drop(stdin) });
+        let exited = || match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+            Ok(s) => s
+                .rsplit(')')
+                .next()
+                .unwrap_or("")
+                .trim_start()
+                .starts_with('Z'),
+            Err(_) => true,
+        };
+        assert!(support::wait_until(Duration::from_secs(10), exited));
+        rt.block_on(async move {
+            assert!(Command::new("true").status().await.unwrap().success());
+            assert!(
+                !exists(pid),
+                "the orphan {pid} was not reaped by the next spawn"
+            );
+        });
+    });
+}
+
+#[test]
+fn types_are_send_sync_unpin_like_tokios() {
+    fn check<T: Send + Sync + Unpin>() {}
+    fn check_send<T: Send>(_: &T) {}
+    check::<Command>();
+    check::<Child>();
+    check::<netpoll::process::ChildStdin>();
+    check::<netpoll::process::ChildStdout>();
+    check::<netpoll::process::ChildStderr>();
+    let mut cmd = Command::new("true");
+    bounded(LIMIT, || {
+        rt(1).block_on(async move {
+            let status = cmd.status();
+            check_send(&status);
+            status.await.unwrap();
+            let mut child = cmd.spawn().unwrap();
+            let wait = child.wait();
+            check_send(&wait);
+            wait.await.unwrap();
+        })
+    });
+}
+
+/// `wait` is cancel safe: cancelled many times, a later call still gets the exit.
+#[test]
+fn wait_is_cancel_safe() {
+    run(async {
+        let mut child = Command::new("sleep").arg("30").spawn().unwrap();
+        for _ in 0..5 {
+            let r = netpoll::time::timeout(Duration::from_millis(1), child.wait()).await;
+            assert!(r.is_err());
+        }
+        child.start_kill().unwrap();
+        let st = netpoll::time::timeout(Duration::from_secs(20), child.wait())
+            .await
+            .expect("wait after cancellations")
+            .unwrap();
+        assert_eq!(st.signal(), Some(libc::SIGKILL));
+    });
+}

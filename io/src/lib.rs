@@ -1,6 +1,7 @@
 //! Asynchronous I/O for netpoll: the `AsyncRead`/`AsyncWrite` traits with tokio's shapes (and
 //! their impls for std's in-memory types), their extension traits, buffering, splitting and
-//! joining, in-memory pipes, futures-io interop, an async file, the standard streams,
+//! joining, in-memory pipes, futures-io interop, async files ([`fs`]), child processes
+//! ([`process`]), the standard streams,
 //! readiness types ([`Interest`], [`Ready`]), `copy_buf`, and `copy`/`copy_bidirectional`,
 //! which use `splice(2)` and `sendfile(2)` where the reader and writer offer a zero-copy form
 //! (Go's `io.Copy`), and a buffered loop everywhere else.
