@@ -112,7 +112,9 @@ impl Listener {
         cx: &mut Context<'_>,
         mut try_reap: impl FnMut() -> io::Result<Option<ExitStatus>>,
     ) -> Poll<io::Result<ExitStatus>> {
-        loop {
+        // Each round needs a new delivery (or a listener replaced after its runtime went
+        // away); should that keep happening, yield now and then rather than hold the worker.
+        for _ in 0..32 {
             let seen = lock(&SHARED).generation;
             if let Some(status) = try_reap()? {
                 return Poll::Ready(Ok(status));
@@ -124,6 +126,8 @@ impl Listener {
                 Poll::Pending => return Poll::Pending,
             }
         }
+        cx.waker().wake_by_ref();
+        Poll::Pending
     }
 }
 
