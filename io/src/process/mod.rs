@@ -223,6 +223,11 @@ impl Command {
     /// Must be called inside a netpoll runtime (the pipes and the exit watch register with
     /// its netpoller); outside one it fails before starting anything. If the process started
     /// but cannot be watched, it is killed and the error returned.
+    ///
+    /// # Errors
+    /// Those of `std::process::Command::spawn` (`NotFound` for a missing program, and
+    /// `WouldBlock` when the system's process limit is reached), those of registering the
+    /// pipes and the exit watch, and an error outside a runtime.
     pub fn spawn(&mut self) -> io::Result<Child> {
         // Checked before the process exists: a process we could not watch would be lost.
         Handle::try_current().map_err(io::Error::other)?;
