@@ -21,8 +21,9 @@ pub(crate) fn pin_as_deref_mut<P: DerefMut>(pin: Pin<&mut Pin<P>>) -> Pin<&mut P
 /// `*TCPConn`/`*os.File` type assertions.
 #[derive(Debug, Clone, Copy)]
 pub enum ZeroCopySource<'a> {
-    /// A connected stream socket (TCP or Unix stream), non-blocking, with its netpoller
-    /// registration: `copy` may `splice(2)` out of it and park on its read readiness.
+    /// A connected stream socket (TCP or Unix stream) or a pipe (a child process's stdout or
+    /// stderr), non-blocking, with its netpoller registration: `copy` may `splice(2)` out of it
+    /// and park on its read readiness.
     Socket {
         /// The socket.
         fd: RawFd,
@@ -42,8 +43,9 @@ pub enum ZeroCopySource<'a> {
 /// [`AsyncWrite::zero_copy_sink`].
 #[derive(Debug, Clone, Copy)]
 pub enum ZeroCopySink<'a> {
-    /// A connected stream socket with its netpoller registration: `copy` may `splice(2)` or
-    /// `sendfile(2)` into it and park on its write readiness.
+    /// A connected stream socket or a pipe (a child process's stdin), with its netpoller
+    /// registration: `copy` may `splice(2)` or `sendfile(2)` into it and park on its write
+    /// readiness.
     Socket {
         /// The socket.
         fd: RawFd,
