@@ -227,3 +227,112 @@ fn try_io_does_not_call_the_closure_until_ready_and_clears_on_would_block() {
         })
     });
 }
+
+/// An fd of a pipe or an eventfd, from libc, as a `File` (which reads and writes any fd).
+fn file_from_raw(fd: libc::c_int) -> std::fs::File {
+    assert!(fd >= 0, "{}", io::Error::last_os_error());
+    // SAFETY: `fd` was just returned by the kernel and is owned by nothing else.
+    unsafe { <std::fs::File as std::os::fd::FromRawFd>::from_raw_fd(fd) }
+}
+
+fn register_file(f: std::fs::File) -> AsyncFd<std::fs::File> {
+    // SAFETY: the file owns its fd, closed only when the `AsyncFd` drops it.
+    unsafe { AsyncFd::register(f) }.unwrap()
+}
+
+#[test]
+fn async_fd_over_a_pipe_waits_for_data_and_sees_the_writer_close() {
+    bounded(LIMIT, || {
+        rt(2).block_on(async {
+            let mut fds = [0 as libc::c_int; 2];
+            // SAFETY: `fds` has room for the two descriptors pipe2 writes.
+            let rc = unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_NONBLOCK | libc::O_CLOEXEC) };
+            assert_eq!(rc, 0, "{}", io::Error::last_os_error());
+            let reader = register_file(file_from_raw(fds[0]));
+            let mut writer = file_from_raw(fds[1]);
+
+            let mut buf = [0u8; 8];
+            // Readiness may be spurious (a new registration starts optimistic, as tokio allows):
+            // a try_io that gets WouldBlock clears it, and then the wait parks.
+            {
+                let mut guard = reader.readable().await.unwrap();
+                assert!(guard.try_io(|f| f.get_ref().read(&mut buf)).is_err());
+            }
+            let parked = netpoll::time::timeout(Duration::from_millis(30), reader.readable()).await;
+            assert!(parked.is_err(), "an empty pipe is not readable");
+            let w = std::thread::spawn(move || {
+                std::thread::sleep(Duration::from_millis(10));
+                writer.write_all(b"pipe").unwrap();
+                writer // closed when the thread's result is dropped below
+            });
+            let n = loop {
+                let mut guard = reader.readable().await.unwrap();
+                if let Ok(r) = guard.try_io(|f| f.get_ref().read(&mut buf)) {
+                    break r.unwrap();
+                }
+            };
+            assert_eq!(&buf[..n], b"pipe");
+            drop(w.join().unwrap());
+            // The write end is closed: the read gets EOF, and once the netpoller has seen the
+            // hang-up the readiness says read-closed (and stays so).
+            loop {
+                let mut guard = reader.readable().await.unwrap();
+                match guard.try_io(|f| f.get_ref().read(&mut buf)) {
+                    Ok(r) => {
+                        assert_eq!(r.unwrap(), 0, "only EOF is left");
+                        break;
+                    }
+                    Err(_) => continue,
+                }
+            }
+            let mut closed = false;
+            for _ in 0..1000 {
+                if reader.readable().await.unwrap().ready().is_read_closed() {
+                    closed = true;
+                    break;
+                }
+                netpoll::time::sleep(Duration::from_millis(1)).await;
+            }
+            assert!(closed, "the hang-up never showed as read-closed");
+        })
+    });
+}
+
+#[test]
+fn async_fd_over_an_eventfd_wakes_per_write_and_parks_once_drained() {
+    bounded(LIMIT, || {
+        rt(2).block_on(async {
+            // SAFETY: eventfd takes two integers and returns a new fd or -1.
+            let fd = unsafe { libc::eventfd(0, libc::EFD_NONBLOCK | libc::EFD_CLOEXEC) };
+            let efd = register_file(file_from_raw(fd));
+            // Writable at once: the counter is far from its maximum.
+            assert!(efd.writable().await.unwrap().ready().is_writable());
+
+            // SAFETY: duplicating a valid fd we own.
+            let poke = file_from_raw(unsafe { libc::dup(efd.as_raw_fd()) });
+            let t = std::thread::spawn(move || {
+                std::thread::sleep(Duration::from_millis(10));
+                (&poke).write_all(&3u64.to_ne_bytes()).unwrap();
+                poke
+            });
+            let mut buf = [0u8; 8];
+            loop {
+                let mut guard = efd.readable().await.unwrap();
+                if let Ok(r) = guard.try_io(|f| f.get_ref().read(&mut buf)) {
+                    assert_eq!(r.unwrap(), 8);
+                    break;
+                }
+            }
+            assert_eq!(u64::from_ne_bytes(buf), 3);
+            let poke = t.join().unwrap();
+
+            // Drained: try_io sees WouldBlock, clears readiness, and the next wait parks.
+            let mut guard = efd.readable().await.unwrap();
+            assert!(guard.try_io(|f| f.get_ref().read(&mut buf)).is_err());
+            let parked = netpoll::time::timeout(Duration::from_millis(30), efd.readable()).await;
+            assert!(parked.is_err(), "a drained eventfd must not look readable");
+            (&poke).write_all(&1u64.to_ne_bytes()).unwrap();
+            assert!(efd.readable().await.unwrap().ready().is_readable());
+        })
+    });
+}
