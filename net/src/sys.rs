@@ -331,16 +331,13 @@ fn unsupported(what: &str) -> io::Error {
     )
 }
 
-impl FromRawFd for crate::tcp::TcpSocket {
-    /// Takes ownership of `fd`, a TCP socket (tokio's `FromRawFd`).
-    ///
-    /// # Safety
-    /// `fd` must be an open socket that nothing else owns or closes.
-    unsafe fn from_raw_fd(fd: RawFd) -> crate::tcp::TcpSocket {
-        // SAFETY: the caller passes an open socket fd it gives up ownership of.
-        let inner = unsafe { socket2::Socket::from_raw_fd(fd) };
-        crate::tcp::TcpSocket { inner }
-    }
+/// A `socket2` socket owning `fd` (for the `FromRawFd` impls of `TcpSocket` and `UnixSocket`).
+///
+/// # Safety
+/// `fd` must be an open socket that nothing else owns or closes.
+pub(crate) unsafe fn socket_from_raw_fd(fd: RawFd) -> socket2::Socket {
+    // SAFETY: the caller passes an open socket fd it gives up ownership of.
+    unsafe { socket2::Socket::from_raw_fd(fd) }
 }
 
 /// The abstract name of a Unix address (Linux).
@@ -378,9 +375,9 @@ pub(crate) fn abstract_sock_addr(name: &[u8]) -> io::Result<SockAddr> {
     SockAddr::unix(std::ffi::OsStr::from_bytes(&bytes))
 }
 
-/// The peer's credentials: SO_PEERCRED (Linux).
+/// The peer's credentials, `(pid, uid, gid)`: SO_PEERCRED (Linux).
 #[cfg(any(target_os = "linux", target_os = "android"))]
-pub(crate) fn peer_cred(fd: &OwnedFd) -> io::Result<crate::unix::UCred> {
+pub(crate) fn peer_cred(fd: &OwnedFd) -> io::Result<(Option<i32>, u32, u32)> {
     use std::os::fd::AsRawFd;
     // SAFETY: an all-zero ucred is a valid value of this plain C struct.
     let mut cred: libc::ucred = unsafe { std::mem::zeroed() };
@@ -392,37 +389,18 @@ pub(crate) fn peer_cred(fd: &OwnedFd) -> io::Result<crate::unix::UCred> {
         (&mut cred as *mut libc::ucred).cast(),
         &mut len
     ))?;
-    Ok(crate::unix::UCred {
-        pid: Some(cred.pid),
-        uid: cred.uid,
-        gid: cred.gid,
-    })
+    Ok((Some(cred.pid), cred.uid, cred.gid))
 }
 
-/// The peer's credentials: `getpeereid` (BSDs, macOS); the pid is not reported there.
+/// The peer's credentials, `(pid, uid, gid)`: `getpeereid` (BSDs, macOS); the pid is not
+/// reported there.
 #[cfg(not(any(target_os = "linux", target_os = "android")))]
-pub(crate) fn peer_cred(fd: &OwnedFd) -> io::Result<crate::unix::UCred> {
+pub(crate) fn peer_cred(fd: &OwnedFd) -> io::Result<(Option<i32>, u32, u32)> {
     use std::os::fd::AsRawFd;
     let mut uid: libc::uid_t = 0;
     let mut gid: libc::gid_t = 0;
     syscall!(getpeereid(fd.as_raw_fd(), &mut uid, &mut gid))?;
-    Ok(crate::unix::UCred {
-        pid: None,
-        uid,
-        gid,
-    })
-}
-
-impl FromRawFd for crate::unix::UnixSocket {
-    /// Takes ownership of `fd`, a Unix-domain socket (tokio's `FromRawFd`).
-    ///
-    /// # Safety
-    /// `fd` must be an open socket that nothing else owns or closes.
-    unsafe fn from_raw_fd(fd: RawFd) -> crate::unix::UnixSocket {
-        // SAFETY: the caller passes an open socket fd it gives up ownership of.
-        let inner = unsafe { socket2::Socket::from_raw_fd(fd) };
-        crate::unix::UnixSocket { inner }
-    }
+    Ok((None, uid, gid))
 }
 
 /// How an fd moves bytes: sockets with `recv`/`send` (never SIGPIPE), pipes with

@@ -6,7 +6,7 @@ use std::task::{ready, Context, Poll};
 
 use pin_project_lite::pin_project;
 
-use crate::ext::poll_read_until;
+use super::poll_read_until;
 use crate::AsyncBufRead;
 
 pin_project! {

@@ -29,7 +29,6 @@ pub use write_ext::{
 
 pub use crate::seek::Seek;
 
-pub(crate) use buf_read_ext::poll_read_until;
 pub(crate) use read_ext::check_read_buf;
 
 /// The `String` behind `read_to_string`/`read_line`, moved into a `Vec<u8>` while bytes are

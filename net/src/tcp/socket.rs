@@ -238,6 +238,19 @@ fn clamp_u32(n: usize) -> u32 {
     u32::try_from(n).unwrap_or(u32::MAX)
 }
 
+impl std::os::fd::FromRawFd for TcpSocket {
+    /// Takes ownership of `fd`, a TCP socket (tokio's `FromRawFd`).
+    ///
+    /// # Safety
+    /// `fd` must be an open socket that nothing else owns or closes.
+    unsafe fn from_raw_fd(fd: RawFd) -> TcpSocket {
+        TcpSocket {
+            // SAFETY: forwarded with the caller's guarantee.
+            inner: unsafe { crate::sys::socket_from_raw_fd(fd) },
+        }
+    }
+}
+
 impl AsRawFd for TcpSocket {
     fn as_raw_fd(&self) -> RawFd {
         self.inner.as_raw_fd()

@@ -83,6 +83,19 @@ impl UnixSocket {
     }
 }
 
+impl std::os::fd::FromRawFd for UnixSocket {
+    /// Takes ownership of `fd`, a Unix-domain socket (tokio's `FromRawFd`).
+    ///
+    /// # Safety
+    /// `fd` must be an open socket that nothing else owns or closes.
+    unsafe fn from_raw_fd(fd: RawFd) -> UnixSocket {
+        UnixSocket {
+            // SAFETY: forwarded with the caller's guarantee.
+            inner: unsafe { crate::sys::socket_from_raw_fd(fd) },
+        }
+    }
+}
+
 impl AsRawFd for UnixSocket {
     fn as_raw_fd(&self) -> RawFd {
         self.inner.as_raw_fd()

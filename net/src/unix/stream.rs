@@ -82,7 +82,8 @@ impl UnixStream {
 
     /// The credentials of the process at the other end (taken when the connection was made).
     pub fn peer_cred(&self) -> io::Result<UCred> {
-        crate::sys::peer_cred(self.io.owned())
+        let (pid, uid, gid) = crate::sys::peer_cred(self.io.owned())?;
+        Ok(UCred { pid, uid, gid })
     }
 }
 
