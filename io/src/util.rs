@@ -57,38 +57,47 @@ impl AsyncBufRead for Empty {
     fn consume(self: Pin<&mut Self>, _amt: usize) {}
 }
 
-impl AsyncWrite for Empty {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        ready!(poll_proceed(cx)).made_progress();
-        Poll::Ready(Ok(buf.len()))
-    }
+/// The writer half of [`Empty`] and [`Sink`]: every write is accepted whole and dropped, after
+/// one unit of coop budget (so a loop writing to it still yields).
+macro_rules! discarding_writer {
+    ($ty:ty) => {
+        impl AsyncWrite for $ty {
+            fn poll_write(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                buf: &[u8],
+            ) -> Poll<io::Result<usize>> {
+                ready!(poll_proceed(cx)).made_progress();
+                Poll::Ready(Ok(buf.len()))
+            }
 
-    fn poll_write_vectored(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        ready!(poll_proceed(cx)).made_progress();
-        Poll::Ready(Ok(bufs.iter().map(|b| b.len()).sum()))
-    }
+            fn poll_write_vectored(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                bufs: &[IoSlice<'_>],
+            ) -> Poll<io::Result<usize>> {
+                ready!(poll_proceed(cx)).made_progress();
+                Poll::Ready(Ok(bufs.iter().map(|b| b.len()).sum()))
+            }
 
-    fn is_write_vectored(&self) -> bool {
-        true
-    }
+            fn is_write_vectored(&self) -> bool {
+                true
+            }
 
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        ready!(poll_proceed(cx)).made_progress();
-        Poll::Ready(Ok(()))
-    }
+            fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+                ready!(poll_proceed(cx)).made_progress();
+                Poll::Ready(Ok(()))
+            }
 
-    fn poll_shutdown(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(Ok(()))
-    }
+            fn poll_shutdown(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+                Poll::Ready(Ok(()))
+            }
+        }
+    };
 }
+
+discarding_writer!(Empty);
+discarding_writer!(Sink);
 
 impl AsyncSeek for Empty {
     fn start_seek(self: Pin<&mut Self>, _position: SeekFrom) -> io::Result<()> {
@@ -118,39 +127,6 @@ pub struct Sink {
 /// ```
 pub fn sink() -> Sink {
     Sink { _priv: () }
-}
-
-impl AsyncWrite for Sink {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        ready!(poll_proceed(cx)).made_progress();
-        Poll::Ready(Ok(buf.len()))
-    }
-
-    fn poll_write_vectored(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        ready!(poll_proceed(cx)).made_progress();
-        Poll::Ready(Ok(bufs.iter().map(|b| b.len()).sum()))
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        true
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        ready!(poll_proceed(cx)).made_progress();
-        Poll::Ready(Ok(()))
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(Ok(()))
-    }
 }
 
 /// A reader that yields one byte forever; made by [`repeat`].

@@ -25,6 +25,8 @@ macro_rules! syscall {
 }
 
 mod sigpipe;
+#[cfg(all(test, not(loom)))]
+pub(crate) mod test_fds;
 pub(crate) use sigpipe::ignore_sigpipe;
 
 #[cfg(target_os = "linux")]
