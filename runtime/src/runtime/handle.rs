@@ -69,7 +69,7 @@ impl Handle {
         join
     }
 
-    /// Runs `future` to completion on this thread (see [`Runtime::block_on`]).
+    /// Runs `future` to completion on this thread (see [`Runtime::block_on`](super::Runtime::block_on)).
     ///
     /// # Panics
     /// When called from inside a runtime.
@@ -92,7 +92,7 @@ impl Handle {
         RuntimeMetrics::new(self.shared.clone())
     }
 
-    /// The name given with [`Builder::name`], if any.
+    /// The name given with [`Builder::name`](super::Builder::name), if any.
     pub fn name(&self) -> Option<&str> {
         self.shared.config.name.as_deref()
     }
