@@ -28,6 +28,7 @@ pub struct Builder {
     event_interval: u32,
     sysmon: bool,
     long_poll_threshold: Duration,
+    syscall_threshold: Duration,
     max_handoff_threads: Option<usize>,
     log_long_polls: bool,
     hooks: Hooks,
@@ -50,6 +51,7 @@ impl Builder {
             event_interval: 61,
             sysmon: true,
             long_poll_threshold: Duration::from_millis(10),
+            syscall_threshold: Duration::from_micros(20),
             max_handoff_threads: None,
             log_long_polls: true,
             hooks: Hooks::default(),
@@ -144,6 +146,17 @@ impl Builder {
     /// to another thread (default 10 ms).
     pub fn long_poll_threshold(&mut self, d: Duration) -> &mut Self {
         self.long_poll_threshold = d;
+        self
+    }
+
+    /// How long a blocking call made inline on a worker (a syscall section: the file-system
+    /// calls of `netpoll::fs`, `task::enter_syscall`) may run before sysmon hands the worker's
+    /// queue to another thread, if that queue (or the global one) holds tasks (default 20 µs,
+    /// Go's). A netpoll addition, multi-thread flavour with sysmon only. A value at or above
+    /// [`long_poll_threshold`](Self::long_poll_threshold) leaves such calls to the long-poll
+    /// rule.
+    pub fn syscall_handoff_threshold(&mut self, d: Duration) -> &mut Self {
+        self.syscall_threshold = d;
         self
     }
 
@@ -279,6 +292,7 @@ impl Builder {
             event_interval: self.event_interval,
             sysmon: self.sysmon && !self.current_thread,
             long_poll_threshold: self.long_poll_threshold,
+            syscall_threshold: self.syscall_threshold,
             max_handoff_threads: self.max_handoff_threads.unwrap_or(num_workers),
             log_long_polls: self.log_long_polls,
             max_blocking_threads: self.max_blocking_threads,

@@ -13,6 +13,7 @@ pub(crate) mod handoff;
 pub(crate) mod idle;
 pub(crate) mod park;
 pub(crate) mod runnext;
+pub(crate) mod syscall;
 pub(crate) mod sysmon;
 pub(crate) mod threads;
 pub(crate) mod worker;
@@ -60,6 +61,8 @@ pub(crate) struct Config {
     pub(crate) event_interval: u32,
     pub(crate) sysmon: bool,
     pub(crate) long_poll_threshold: Duration,
+    /// `Builder::syscall_handoff_threshold`.
+    pub(crate) syscall_threshold: Duration,
     pub(crate) max_handoff_threads: usize,
     pub(crate) log_long_polls: bool,
     pub(crate) max_blocking_threads: usize,
@@ -115,6 +118,8 @@ pub(crate) struct WorkerMetrics {
     pub(crate) parks: AtomicU64,
     pub(crate) lifo_hits: AtomicU64,
     pub(crate) local_schedules: AtomicU64,
+    /// Syscall sections entered (see `syscall.rs`); sysmon watches it to stay awake.
+    pub(crate) syscalls: AtomicU64,
     /// Bumped when the worker goes to sleep and again when it wakes: odd while asleep.
     pub(crate) park_unparks: AtomicU64,
     /// Busy time of the spans that have ended, in ns.
@@ -199,6 +204,8 @@ pub(crate) struct SharedMetrics {
     pub(crate) sysmon_polls: AtomicU64,
     pub(crate) handoffs: AtomicU64,
     pub(crate) handoffs_denied: AtomicU64,
+    /// Hand-offs of a P whose M was in a syscall section (also counted in `handoffs`).
+    pub(crate) syscall_handoffs: AtomicU64,
     pub(crate) long_polls: AtomicU64,
     pub(crate) spawned: AtomicU64,
     pub(crate) worst_long_polls: Mutex<Vec<LongPoll>>,
@@ -233,6 +240,9 @@ pub(crate) struct Slot {
     pub(crate) parker: CachePadded<Parker>,
     /// The task being polled now (for sysmon's long-poll report).
     pub(crate) current_task: AtomicU64,
+    /// When the open syscall section began (ns since `Shared::start`), written by the P's M
+    /// before it publishes `IN_SYSCALL` (see `syscall.rs`).
+    pub(crate) syscall_since: AtomicU64,
     /// The thread running this P, for sysmon to tell a blocked poll from a descheduled one.
     pub(crate) thread: parking_lot::Mutex<Option<crate::sys::thread::ThreadId>>,
     pub(crate) metrics: CachePadded<WorkerMetrics>,
@@ -295,6 +305,7 @@ impl Shared {
                     runnext: CachePadded::default(),
                     parker: CachePadded::default(),
                     current_task: AtomicU64::new(0),
+                    syscall_since: AtomicU64::new(0),
                     thread: parking_lot::Mutex::new(None),
                     metrics: CachePadded::default(),
                 })

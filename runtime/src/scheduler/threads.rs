@@ -1,7 +1,7 @@
 //! The runtime's Ms (Go's name for the threads that run Ps): a worker thread per P at start,
-//! and the spares that sysmon's hand-off (or `block_in_place`) gives a retaken P to. A spare
-//! whose P comes back waits `keep_alive` for another one, then exits; shutdown waits for every
-//! M to leave.
+//! and the spares that sysmon's hand-off (of a long poll or a syscall section, see
+//! `syscall.rs`) or `block_in_place` gives a retaken P to. A spare whose P comes back waits
+//! `keep_alive` for another one, then exits; shutdown waits for every M to leave.
 
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
@@ -58,7 +58,15 @@ impl Threads {
 
     /// Sysmon's hand-off: retakes P `p` from the M stuck in poll `seq` and gives it to a spare
     /// (started if needed, within the cap). False if the cap forbids it or the poll ended.
-    pub(crate) fn try_handoff(&self, shared: &Arc<Shared>, p: usize, seq: u64) -> bool {
+    /// `syscall`: only while that M is in a syscall section (`handoff.rs`); false if the
+    /// section ended.
+    pub(crate) fn try_handoff(
+        &self,
+        shared: &Arc<Shared>,
+        p: usize,
+        seq: u64,
+        syscall: bool,
+    ) -> bool {
         let mut st = self.state.lock();
         let has_spare = st.spares_idle > st.handoffs.len();
         let cap = shared.config.num_workers + shared.config.max_handoff_threads;
@@ -66,7 +74,13 @@ impl Threads {
             shared.metrics.handoffs_denied.fetch_add(1, Relaxed);
             return false;
         }
-        if !shared.slots[p].status.try_retake(seq) {
+        let status = &shared.slots[p].status;
+        let retaken = if syscall {
+            status.try_retake_syscall(seq)
+        } else {
+            status.try_retake(seq)
+        };
+        if !retaken {
             return false;
         }
         st.handoffs.push_back(p);
@@ -87,7 +101,7 @@ impl Threads {
     pub(crate) fn hand_off_self(&self, shared: &Arc<Shared>, p: usize) -> bool {
         match shared.slots[p].status.in_poll() {
             Some(seq) => {
-                let done = self.try_handoff(shared, p, seq);
+                let done = self.try_handoff(shared, p, seq, false);
                 if done {
                     shared.metrics.handoffs.fetch_add(1, Relaxed);
                 }

@@ -128,11 +128,12 @@ pub use crate::runtime::{spawn, spawn_blocking};
 /// thread so the tasks queued behind the current one keep running, like
 /// `tokio::task::block_in_place`.
 ///
-/// On netpoll this is the mechanism sysmon uses for a worker stuck in a long poll (see the
-/// [netpoller and sysmon guide]), asked for up front: the P (queue, LIFO slot) goes to a spare
-/// thread at once instead of after the long-poll threshold. The current task finishes this
-/// poll on the calling thread, which then becomes a spare itself. If the hand-off thread cap
-/// (`Builder::max_handoff_threads`) is reached, `f` simply runs in place.
+/// On netpoll this is a syscall section (see [`enter_syscall`]) handed off at once: the P
+/// (queue, LIFO slot) goes to a spare thread now instead of after a threshold (see the
+/// [netpoller and sysmon guide]). The current task finishes this poll on the calling thread,
+/// which then becomes a spare itself. If the hand-off thread cap
+/// (`Builder::max_handoff_threads`) is reached, `f` runs in place inside the section, which
+/// sysmon hands off later if a thread becomes available.
 ///
 /// Outside a runtime, or in the `block_on` future of a multi-thread runtime, `f` just runs.
 ///
@@ -168,8 +169,68 @@ where
                      use spawn_blocking, or a multi_thread runtime"
                 );
             }
+            let _section = crate::scheduler::syscall::enter(&shared, p);
             shared.threads.hand_off_self(&shared, p);
+            return f();
         }
     }
     f()
+}
+
+/// Runs the blocking call `f` inline, on this thread, the way Go runs a system call
+/// (`entersyscall`/`exitsyscall`): a netpoll addition, with no tokio counterpart.
+///
+/// On a worker thread of a multi-thread runtime, inside a task, `f` runs in a *syscall
+/// section*: if it has not returned within `Builder::syscall_handoff_threshold` (20 µs by
+/// default) while other tasks wait on this worker (or on the global queue), sysmon hands the
+/// worker's queue to another thread, so they start at once instead of waiting for `f`. When
+/// `f` returns, the current task's poll goes on on this thread; if the queue was handed off,
+/// this thread becomes a spare once that poll ends. A short call costs no thread switch at all
+/// (compare [`spawn_blocking`], which costs two per call).
+///
+/// Anywhere else — outside a runtime, on the blocking pool, in the `block_on` future, on a
+/// current-thread runtime (no other thread to hand its queue to), inside another section —
+/// `f` simply runs. Code that must not block a current-thread runtime uses [`spawn_blocking`]
+/// there instead, as `netpoll::fs` does.
+///
+/// Meant for calls that block in the kernel for a short or unknown time (file-system calls);
+/// for long computations use [`spawn_blocking`], for calls known to block long
+/// [`block_in_place`].
+///
+/// ```
+/// # netpoll_runtime::runtime::Runtime::new().unwrap().block_on(async {
+/// let len = netpoll_runtime::spawn(async {
+///     netpoll_runtime::task::enter_syscall(|| std::fs::metadata(".").map(|m| m.is_dir()))
+/// })
+/// .await
+/// .unwrap();
+/// assert!(len.unwrap());
+/// # });
+/// ```
+pub fn enter_syscall<F, R>(f: F) -> R
+where
+    F: FnOnce() -> R,
+{
+    let shared = crate::runtime::context::with_current(|h| h.shared.clone()).ok();
+    if let Some(shared) = shared {
+        if let Some(p) = crate::runtime::context::current_p_of(&shared) {
+            let _section = crate::scheduler::syscall::enter(&shared, p);
+            return f();
+        }
+    }
+    f()
+}
+
+/// Whether [`enter_syscall`] would open a syscall section here: on a worker thread of a
+/// multi-thread runtime, inside a task's poll, outside another section. Where it is false a
+/// blocking call belongs on the blocking pool ([`spawn_blocking`]). For `netpoll::fs`.
+#[doc(hidden)]
+pub fn can_enter_syscall() -> bool {
+    crate::runtime::context::with_current(|h| {
+        let shared = &h.shared;
+        !shared.config.current_thread
+            && crate::runtime::context::current_p_of(shared)
+                .is_some_and(|p| matches!(shared.slots[p].status.polling(), Some((_, false))))
+    })
+    .unwrap_or(false)
 }
