@@ -164,3 +164,35 @@ fn a_panic_in_a_section_leaves_the_worker_usable() {
         assert_eq!(v, 120);
     });
 }
+
+#[test]
+fn fs_calls_on_a_worker_run_inline() {
+    bounded(Duration::from_secs(30), || {
+        let rt = rt2(Duration::from_micros(20));
+        let dir = std::env::temp_dir().join(format!("netpoll-rt-syscall-{}", std::process::id()));
+        let path = dir.join("f");
+        rt.block_on(rt.spawn(async move {
+            netpoll::fs::create_dir_all(&dir).await.unwrap();
+            netpoll::fs::write(&path, vec![7u8; 300_000]).await.unwrap();
+            let before = netpoll::runtime::Handle::current()
+                .metrics()
+                .num_blocking_threads();
+            for _ in 0..100 {
+                assert_eq!(netpoll::fs::metadata(&path).await.unwrap().len(), 300_000);
+            }
+            // A File read larger than one inline chunk still reads everything.
+            use netpoll::io::AsyncReadExt;
+            let mut f = netpoll::fs::File::open(&path).await.unwrap();
+            let mut all = Vec::new();
+            f.read_to_end(&mut all).await.unwrap();
+            assert_eq!(all.len(), 300_000);
+            let after = netpoll::runtime::Handle::current()
+                .metrics()
+                .num_blocking_threads();
+            assert_eq!(before, after, "no blocking-pool thread was started");
+            netpoll::fs::remove_dir_all(&dir).await.unwrap();
+        }))
+        .unwrap();
+        assert_eq!(rt.metrics().num_blocking_threads(), 0);
+    });
+}

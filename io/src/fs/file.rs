@@ -1,4 +1,5 @@
-//! [`File`]: the async file, a state machine over one operation at a time on the blocking pool.
+//! [`File`]: the async file, a state machine over one operation at a time (inline in a syscall
+//! section, or on the blocking pool).
 
 use std::fmt;
 use std::fs::{Metadata, Permissions};
@@ -12,14 +13,15 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::task::{ready, Context, Poll, Wake, Waker};
 use std::time::SystemTime;
 
-use netpoll_runtime::task::{JoinError, JoinHandle};
+use netpoll_runtime::task::JoinError;
 
 use super::{asyncify, FileTimes, OpenOptions};
 use crate::blocking::{Buf, DEFAULT_MAX_BUF_SIZE};
 use crate::{AsyncRead, AsyncSeek, AsyncWrite, ReadBuf, ZeroCopySource};
 
 /// An open file, like `tokio::fs::File`: [`AsyncRead`], [`AsyncWrite`] and [`AsyncSeek`] with
-/// every system call on the blocking pool.
+/// every system call inline in a syscall section on a multi-thread worker, else on the
+/// blocking pool (see the [module doc](super)).
 ///
 /// One operation is in flight at a time, with a buffer that is reused. A write returns as soon
 /// as its bytes are copied to that buffer and handed to the pool, so **call
@@ -81,7 +83,7 @@ struct Inner {
 /// buffer back.
 enum State {
     Idle(Buf),
-    Busy(JoinHandle<(Operation, Buf)>),
+    Busy(super::Blocking<(Operation, Buf)>),
 }
 
 enum Operation {
@@ -391,6 +393,8 @@ impl File {
 
     /// The `std::fs::File` if no operation is in flight (with its offset at this file's
     /// logical position), else `self` back.
+    // tokio's signature; `File` holds the result of an inline call until it is taken.
+    #[allow(clippy::result_large_err)]
     pub fn try_into_std(mut self) -> Result<std::fs::File, File> {
         if let State::Busy(_) = self.inner_mut().state {
             return Err(self);
@@ -444,7 +448,7 @@ impl AsyncRead for File {
                         return Poll::Ready(Ok(()));
                     }
                     let mut buf = mem::take(buf);
-                    let n = dst.remaining().min(max);
+                    let n = dst.remaining().min(super::chunk(max));
                     let delta = inner.take_fixup(&mut buf);
                     let std = std.clone();
                     inner.state = State::Busy(super::spawn_blocking(move || {
@@ -548,7 +552,7 @@ impl AsyncWrite for File {
                     }
                     let mut buf = mem::take(buf);
                     let delta = inner.take_fixup(&mut buf);
-                    let n = buf.copy_from(src, max);
+                    let n = buf.copy_from(src, super::chunk(max));
                     let std = std.clone();
                     inner.state = State::Busy(super::spawn_blocking(move || {
                         let res = seek_by(&std, delta).and_then(|()| buf.write_to(&mut &*std));

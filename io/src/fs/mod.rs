@@ -2,10 +2,16 @@
 //! [`ReadDir`]/[`DirEntry`], [`DirBuilder`], and one async function per `std::fs` function
 //! ([`read()`], [`write()`], [`read_dir()`], [`rename()`], ...).
 //!
-//! Operating systems offer no readiness notifications for regular files, so every blocking
-//! call runs on the blocking pool, as in tokio and as Go's runtime does for files. All of them
-//! go through one internal function (`spawn_blocking` in this module), so where the calls run
-//! is decided in a single place.
+//! Operating systems offer no readiness notifications for regular files, so every call
+//! blocks. All of them go through one internal function (`spawn_blocking` in this module), so
+//! where the calls run is decided in a single place. On a worker of a multi-thread runtime the
+//! call runs inline, the way Go's runtime makes a system call: in a syscall section
+//! ([`enter_syscall`](netpoll_runtime::task::enter_syscall)), whose worker queue sysmon hands
+//! to another thread if the call blocks past `Builder::syscall_handoff_threshold` (20 µs) —
+//! no thread switch for the common short call. Anywhere else (a current-thread runtime, the
+//! `block_on` future, outside a task) it runs on the blocking pool, as in tokio. A [`File`]
+//! reads and writes at most 64 KiB per inline call, so one call does not
+//! hold a worker for long.
 //!
 //! ```
 //! use netpoll_io::fs;
@@ -21,10 +27,13 @@
 //! ```
 
 use std::fs::{Metadata, Permissions};
+use std::future::Future;
 use std::io;
 use std::path::{Path, PathBuf};
+use std::pin::Pin;
+use std::task::{Context, Poll};
 
-use netpoll_runtime::task::JoinHandle;
+use netpoll_runtime::task::{JoinError, JoinHandle};
 
 mod dir_builder;
 mod file;
@@ -38,15 +47,64 @@ pub use file_times::FileTimes;
 pub use open_options::OpenOptions;
 pub use read_dir::{read_dir, DirEntry, ReadDir};
 
-/// Starts the blocking call `f` off the async workers. **Every** blocking file-system call of
-/// this module goes through here (directly, or through [`asyncify`]); today it runs `f` on the
+/// The most bytes one [`File`] read or write moves in one inline call (a syscall section on a
+/// worker); on the blocking pool the buffer size (`File::set_max_buf_size`) applies.
+const INLINE_MAX_BUF: usize = 64 * 1024;
+
+/// Whether the next [`spawn_blocking`] runs its call inline (in a syscall section).
+fn runs_inline() -> bool {
+    netpoll_runtime::task::can_enter_syscall()
+}
+
+/// The most bytes a [`File`] read or write started now moves: `max` (its buffer size) on the
+/// blocking pool, at most [`INLINE_MAX_BUF`] inline.
+fn chunk(max: usize) -> usize {
+    if runs_inline() {
+        max.min(INLINE_MAX_BUF)
+    } else {
+        max
+    }
+}
+
+/// A blocking call started by [`spawn_blocking`]: already done (it ran inline), or on the
 /// blocking pool.
-fn spawn_blocking<F, T>(f: F) -> JoinHandle<T>
+enum Blocking<T> {
+    /// Ran inline; the result until it is taken.
+    Done(Option<T>),
+    Pool(JoinHandle<T>),
+}
+
+// The result is moved out, never pinned; `JoinHandle` is `Unpin`.
+impl<T> Unpin for Blocking<T> {}
+
+impl<T> Future for Blocking<T> {
+    type Output = Result<T, JoinError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.get_mut() {
+            Blocking::Done(res) => match res.take() {
+                Some(v) => Poll::Ready(Ok(v)),
+                None => panic!("a blocking file call's result was taken twice"),
+            },
+            Blocking::Pool(handle) => Pin::new(handle).poll(cx),
+        }
+    }
+}
+
+/// Starts the blocking call `f`. **Every** blocking file-system call of this module goes
+/// through here (directly, or through [`asyncify`]): on a worker of a multi-thread runtime,
+/// inside a task, `f` runs now, inline, in a syscall section (see the module doc; a panic in
+/// `f` then unwinds into the calling task); elsewhere it goes to the blocking pool.
+fn spawn_blocking<F, T>(f: F) -> Blocking<T>
 where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
 {
-    netpoll_runtime::spawn_blocking(f)
+    if runs_inline() {
+        Blocking::Done(Some(netpoll_runtime::task::enter_syscall(f)))
+    } else {
+        Blocking::Pool(netpoll_runtime::spawn_blocking(f))
+    }
 }
 
 /// Runs the blocking call `f` through [`spawn_blocking`] and waits for its result; a task

@@ -12,9 +12,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{ready, Context, Poll};
 
-use netpoll_runtime::task::JoinHandle;
-
-use super::{asyncify, spawn_blocking};
+use super::{asyncify, spawn_blocking, Blocking};
 
 /// Entries read per trip to the blocking pool.
 const CHUNK: usize = 32;
@@ -55,7 +53,7 @@ pub struct ReadDir(State);
 enum State {
     /// `None` once a chunk's task was lost (the runtime shut down): the listing is over.
     Idle(Option<Chunk>),
-    Pending(JoinHandle<Chunk>),
+    Pending(Blocking<Chunk>),
 }
 
 struct Chunk {
