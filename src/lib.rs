@@ -41,7 +41,9 @@ pub mod io {
     pub use netpoll_io::*;
 }
 
-/// Files on the blocking pool, like `tokio::fs`; a `File` is a zero-copy source for
+/// Files, like `tokio::fs`: on a multi-thread runtime each call runs inline on the worker in a
+/// syscall section (sysmon hands the worker's queue to another thread if the call blocks, as
+/// Go's runtime does), elsewhere on the blocking pool; a `File` is a zero-copy source for
 /// `io::copy` (sendfile).
 pub mod fs {
     pub use netpoll_io::fs::*;
