@@ -9,9 +9,13 @@
 //!   file (RFC 9110 lets a server ignore `Range`);
 //! - a directory → its `index.html` if it has one, else `404`; a missing file → `404`;
 //! - nothing outside ROOT, ever: `..` segments (also percent-encoded) and NUL bytes → `403`;
-//!   then the path is canonicalized (on the blocking pool) and must still be under the
-//!   canonical ROOT, which refuses symlinks leading out (`403`); the file is opened with
-//!   `O_NOFOLLOW` and must be a regular file;
+//!   then, on Linux 5.6+, the file is opened relative to ROOT's directory fd in one
+//!   `openat2(RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS)` call, which refuses any path or symlink
+//!   leading out of ROOT, absolute symlinks included (`403`); where `openat2` is missing the
+//!   path is canonicalized and must still be under the canonical ROOT (`403` otherwise), and
+//!   the file is opened with `O_NOFOLLOW`. Either way it must be a regular file. The lookup
+//!   runs on the worker itself, in a syscall section (`netpoll::task::enter_syscall`): sysmon
+//!   hands the worker's queue on if the file system is slow;
 //! - other methods → `405`; malformed requests → `400` (or `431`, `501`, `505`) and a close;
 //! - the same slow-client limits as `http_hello`: 10 s for a request head, 30 s idle between
 //!   requests, 30 s for each 4 MiB of a response to be taken by the client.
@@ -78,10 +82,23 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let root = Arc::new(root);
+    let dir = match std::fs::File::open(&root) {
+        Ok(dir) => dir,
+        Err(e) => {
+            eprintln!("file_server: ROOT {:?}: {e}", args[2]);
+            return ExitCode::from(2);
+        }
+    };
+    let root = Arc::new(Root { path: root, dir });
     common::serve_fds(&args[1], 2, move |stream, _peer, state| {
         connection(stream, state, root.clone())
     })
+}
+
+/// The directory served: its canonical path, and an open fd for `openat2`.
+struct Root {
+    path: PathBuf,
+    dir: std::fs::File,
 }
 
 /// What to say about the connection in a response.
@@ -141,7 +158,7 @@ fn simple_response(status: u16, persist: Persist, extra: &str, head_only: bool, 
 async fn connection(
     mut stream: TcpStream,
     state: Arc<common::State>,
-    root: Arc<PathBuf>,
+    root: Arc<Root>,
 ) -> io::Result<()> {
     stream.set_nodelay(true)?;
     let mut buf = vec![0u8; READ_SIZE];
@@ -272,7 +289,7 @@ async fn respond(
     req: &Request,
     persist: Persist,
     stream: &mut TcpStream,
-    root: &Arc<PathBuf>,
+    root: &Root,
     out: &mut Vec<u8>,
 ) -> io::Result<Persist> {
     out.clear();
@@ -302,17 +319,13 @@ async fn respond(
     } else {
         req.header("range").map(<[u8]>::to_vec)
     };
-    let root = root.clone();
-    let found = netpoll::spawn_blocking(move || open_under(&root, &rel, range.as_deref())).await;
+    // Inline on this worker, in a syscall section: no thread hop for a lookup that is
+    // usually a cache hit, and sysmon's hand-off if it is not.
+    let found = netpoll::task::enter_syscall(|| open_under(root, &rel, range.as_deref()));
     let found = match found {
-        Ok(Ok(found)) => found,
-        Ok(Err(status)) => {
+        Ok(found) => found,
+        Err(status) => {
             simple_response(status, persist, "", head_only, out);
-            return write_head(stream, out).await.map(|()| persist);
-        }
-        Err(e) => {
-            eprintln!("file_server: blocking task failed: {e}");
-            simple_response(500, persist, "", head_only, out);
             return write_head(stream, out).await.map(|()| persist);
         }
     };
@@ -417,7 +430,8 @@ fn request_path(target: &str) -> Result<PathBuf, u16> {
 fn lookup_status(e: &io::Error) -> u16 {
     match e.raw_os_error() {
         Some(libc::ENOENT | libc::ENOTDIR | libc::ENAMETOOLONG | libc::ELOOP) => 404,
-        Some(libc::EACCES | libc::EPERM) => 403,
+        // EXDEV: `openat2(RESOLVE_BENEATH)` found the path leading out of ROOT.
+        Some(libc::EACCES | libc::EPERM | libc::EXDEV) => 403,
         _ => 500,
     }
 }
@@ -432,21 +446,74 @@ fn resolve(root: &Path, path: &Path) -> Result<PathBuf, u16> {
     }
 }
 
-/// Finds, checks and opens `root/rel` (blocking), and positions it for `range`.
-fn open_under(root: &Path, rel: &Path, range: Option<&[u8]>) -> Result<Found, u16> {
-    let mut path = resolve(root, &root.join(rel))?;
-    let meta = std::fs::metadata(&path).map_err(|e| lookup_status(&e))?;
-    if meta.is_dir() {
-        path = resolve(root, &path.join("index.html"))?;
+/// Opens `rel` beneath the directory `dir` in one `openat2(2)` call (Linux 5.6+): no `..`, no
+/// absolute path and no symlink may lead out of `dir` (`EXDEV`), and no magic link (`/proc`)
+/// is followed. `None` where the kernel has no `openat2` (`ENOSYS`) or a seccomp filter refuses
+/// it (`EPERM`): the caller falls back to canonicalizing.
+#[cfg(target_os = "linux")]
+fn open_beneath(dir: &std::fs::File, rel: &Path) -> Option<io::Result<std::fs::File>> {
+    use std::os::fd::{AsRawFd, FromRawFd};
+    let rel = if rel.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        rel
+    };
+    // `request_path` refused NUL bytes, so this cannot fail.
+    let name = std::ffi::CString::new(rel.as_os_str().as_bytes()).ok()?;
+    // SAFETY: `open_how` is a plain C struct for which all-zero is valid (and what the kernel
+    // wants in fields we do not set).
+    let mut how: libc::open_how = unsafe { std::mem::zeroed() };
+    how.flags = (libc::O_RDONLY | libc::O_NONBLOCK | libc::O_CLOEXEC) as u64;
+    how.resolve = libc::RESOLVE_BENEATH | libc::RESOLVE_NO_MAGICLINKS;
+    // SAFETY: openat2 takes a directory fd we hold open, a NUL-terminated path, and a pointer to
+    // an `open_how` of the size we pass; it returns a new fd or -1.
+    let fd = unsafe {
+        libc::syscall(
+            libc::SYS_openat2,
+            dir.as_raw_fd(),
+            name.as_ptr(),
+            &how as *const libc::open_how,
+            std::mem::size_of::<libc::open_how>(),
+        )
+    };
+    if fd < 0 {
+        let e = io::Error::last_os_error();
+        return match e.raw_os_error() {
+            Some(libc::ENOSYS | libc::EPERM) => None,
+            _ => Some(Err(e)),
+        };
     }
-    // The path is canonical, so no symlink is left in it; O_NOFOLLOW refuses one put there
-    // since, and O_NONBLOCK keeps a FIFO from blocking the open.
-    let file = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
-        .open(&path)
-        .map_err(|e| lookup_status(&e))?;
-    let meta = file.metadata().map_err(|e| lookup_status(&e))?;
+    // SAFETY: `fd` is a new descriptor that nothing else owns.
+    Some(Ok(unsafe { std::fs::File::from_raw_fd(fd as libc::c_int) }))
+}
+
+#[cfg(not(target_os = "linux"))]
+fn open_beneath(_dir: &std::fs::File, _rel: &Path) -> Option<io::Result<std::fs::File>> {
+    None
+}
+
+/// Finds, checks and opens `root/rel` (blocking), and positions it for `range`.
+fn open_under(root: &Root, rel: &Path, range: Option<&[u8]>) -> Result<Found, u16> {
+    let (file, name, meta) = match open_beneath(&root.dir, rel) {
+        Some(opened) => {
+            let mut file = opened.map_err(|e| lookup_status(&e))?;
+            let mut meta = file.metadata().map_err(|e| lookup_status(&e))?;
+            let mut name = rel.to_path_buf();
+            if meta.is_dir() {
+                name.push("index.html");
+                file = open_beneath(&root.dir, &name)
+                    .unwrap_or_else(|| Err(io::Error::from_raw_os_error(libc::ENOSYS)))
+                    .map_err(|e| lookup_status(&e))?;
+                meta = file.metadata().map_err(|e| lookup_status(&e))?;
+            }
+            (file, name, meta)
+        }
+        None => {
+            let (file, path) = open_canonical(&root.path, rel)?;
+            let meta = file.metadata().map_err(|e| lookup_status(&e))?;
+            (file, path, meta)
+        }
+    };
     if !meta.is_file() {
         return Err(404);
     }
@@ -462,9 +529,27 @@ fn open_under(root: &Path, rel: &Path, range: Option<&[u8]>) -> Result<Found, u1
         file,
         len,
         modified: meta.modified().ok(),
-        content_type: content_type(&path),
+        content_type: content_type(&name),
         range,
     })
+}
+
+/// The fallback without `openat2`: canonicalize `root/rel` (and its `index.html` for a
+/// directory), check it is still under `root`, and open it with `O_NOFOLLOW`.
+fn open_canonical(root: &Path, rel: &Path) -> Result<(std::fs::File, PathBuf), u16> {
+    let mut path = resolve(root, &root.join(rel))?;
+    let meta = std::fs::metadata(&path).map_err(|e| lookup_status(&e))?;
+    if meta.is_dir() {
+        path = resolve(root, &path.join("index.html"))?;
+    }
+    // The path is canonical, so no symlink is left in it; O_NOFOLLOW refuses one put there
+    // since, and O_NONBLOCK keeps a FIFO from blocking the open.
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(&path)
+        .map_err(|e| lookup_status(&e))?;
+    Ok((file, path))
 }
 
 /// A `Content-Type` from the file name's extension.
