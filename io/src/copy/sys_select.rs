@@ -32,8 +32,18 @@ const SMALL_READ_STREAK: u32 = 16;
 
 #[cfg(target_os = "linux")]
 pub(crate) fn choose<R: AsyncRead + ?Sized, W: AsyncWrite + ?Sized>(r: &R, w: &W) -> CopyPath {
+    choose_from(r.zero_copy_source(), w.zero_copy_sink())
+}
+
+/// The path for a source and sink's zero-copy forms (asked for once: a file's form costs an
+/// `lseek`).
+#[cfg(target_os = "linux")]
+fn choose_from(
+    src: Option<(crate::ZeroCopySource<'_>, Option<u64>)>,
+    sink: Option<crate::ZeroCopySink<'_>>,
+) -> CopyPath {
     use crate::{ZeroCopySink, ZeroCopySource};
-    match (r.zero_copy_source(), w.zero_copy_sink()) {
+    match (src, sink) {
         // A copy known to be small (a `take` under the threshold) is cheaper buffered.
         (Some((ZeroCopySource::Socket { .. }, Some(limit))), Some(ZeroCopySink::Socket { .. }))
             if limit < SPLICE_MIN =>
@@ -63,8 +73,9 @@ pub(crate) fn start<R: AsyncRead + ?Sized, W: AsyncWrite + ?Sized>(
 ) -> State {
     #[cfg(target_os = "linux")]
     {
-        let limit = r.zero_copy_source().and_then(|(_, l)| l);
-        match choose(r, w) {
+        let src = r.zero_copy_source();
+        let limit = src.as_ref().and_then(|(_, l)| *l);
+        match choose_from(src, w.zero_copy_sink()) {
             CopyPath::Splice => return State::Splice(SpliceState::new(limit)),
             CopyPath::Sendfile => return State::Sendfile(SendfileState::new(limit)),
             CopyPath::Buffered => {}
@@ -479,6 +490,10 @@ mod linux {
         {
             loop {
                 ready!(netpoll_runtime::task::coop::poll_proceed(cx)).made_progress();
+                if self.remain == Some(0) {
+                    // Done: no need to ask the file for its position again.
+                    return Poll::Ready(Ok(()));
+                }
                 let (file, offset) = src_file(&*reader)?;
                 let remain = match self.remain {
                     Some(r) => r,
