@@ -10,19 +10,7 @@ use netpoll_io::ReadBuf;
 
 use socket2::SockAddr;
 
-macro_rules! syscall {
-    ($fn: ident ( $($arg: expr),* $(,)* ) ) => {{
-        // SAFETY: each call site passes arguments valid for the named libc function (live fds,
-        // buffers with their true lengths); the macro only adds the error check.
-        #[allow(unused_unsafe, clippy::macro_metavars_in_unsafe)]
-        let res = unsafe { libc::$fn($($arg, )*) };
-        if res == -1 {
-            Err(io::Error::last_os_error())
-        } else {
-            Ok(res)
-        }
-    }};
-}
+use netpoll_runtime::syscall;
 
 #[cfg(any(target_os = "linux", target_os = "android", target_os = "freebsd"))]
 pub(crate) const NOSIGNAL: libc::c_int = libc::MSG_NOSIGNAL;

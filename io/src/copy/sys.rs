@@ -4,19 +4,7 @@
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 
-macro_rules! syscall {
-    ($fn: ident ( $($arg: expr),* $(,)* ) ) => {{
-        // SAFETY: each call site passes live fds and valid pointers for the named libc function;
-        // the macro only adds the error check.
-        #[allow(unused_unsafe, clippy::macro_metavars_in_unsafe)]
-        let res = unsafe { libc::$fn($($arg, )*) };
-        if res == -1 {
-            Err(io::Error::last_os_error())
-        } else {
-            Ok(res)
-        }
-    }};
-}
+use netpoll_runtime::syscall;
 
 /// The pipe size we ask for (Go's splice uses 1 MiB too); falls back to the default if the
 /// system caps it lower (`/proc/sys/fs/pipe-max-size`).

@@ -9,7 +9,10 @@
 //! - [`Events`] (`with_capacity`, `set_limit`, `iter`) yielding [`Event`]s that say `token()`, `is_readable()`,
 //!   `is_writable()`, `is_read_closed()`, `is_write_closed()`, `is_error()`.
 
-/// Turns a libc call's `-1` into `io::Error::last_os_error()`.
+/// Turns a libc call's `-1` into `io::Error::last_os_error()`: `syscall!(close(fd))`. The one
+/// such macro of netpoll's crates (netpoll-net and netpoll-io import it); not a public API.
+#[doc(hidden)]
+#[macro_export]
 macro_rules! syscall {
     ($fn: ident ( $($arg: expr),* $(,)* ) ) => {{
         // SAFETY: every call site passes arguments valid for the named libc function; the
