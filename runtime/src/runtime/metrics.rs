@@ -133,6 +133,12 @@ impl RuntimeMetrics {
     pub fn sysmon_handoff_count(&self) -> u64 {
         self.shared.metrics.handoffs.load(Relaxed)
     }
+    /// Of those hand-offs, how many took a worker's queue from a thread inside a syscall
+    /// section (`task::enter_syscall`, the `fs` calls) past `Builder::syscall_handoff_threshold`
+    /// (the others were polls past the long-poll threshold, or `block_in_place`).
+    pub fn syscall_handoff_count(&self) -> u64 {
+        self.shared.metrics.syscall_handoffs.load(Relaxed)
+    }
     /// Hand-offs refused because the thread cap was reached.
     pub fn sysmon_handoff_denied_count(&self) -> u64 {
         self.shared.metrics.handoffs_denied.load(Relaxed)
