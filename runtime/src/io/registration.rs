@@ -64,7 +64,7 @@ pub struct Registration {
 ///
 /// `expired` is written only under the mutex, so a firing that raced with a move can not
 /// expire the new deadline. A task about to park stores its waker first and then reads
-/// `expired` (see `arm_deadline`); the timer stores `expired` before it takes the waiters'
+/// `expired` (see `deadline_passed`); the timer stores `expired` before it takes the waiters'
 /// lock to wake them. So either the timer finds the waker, or the task sees `expired`.
 ///
 /// As in Go, a deadline is reported passed once its timer has fired (timers fire at 1 ms
@@ -126,7 +126,7 @@ impl Deadlines {
     }
 
     fn set(&self, direction: Direction, at: Option<Instant>) {
-        let i = dir_index(direction);
+        let i = direction.index();
         let mut g = self.lock(i);
         g.at = at;
         let expired = match at {
@@ -150,7 +150,7 @@ impl Deadlines {
     }
 
     fn fired(&self, direction: Direction) {
-        let i = dir_index(direction);
+        let i = direction.index();
         let g = self.lock(i);
         // A timer whose deadline was moved later after it fired finds `at` in the future.
         if !g.at.is_some_and(|at| at <= Instant::now()) {
@@ -159,13 +159,6 @@ impl Deadlines {
         self.io.set_deadline_expired(direction, true);
         drop(g);
         self.io.wake_direction(direction);
-    }
-}
-
-fn dir_index(d: Direction) -> usize {
-    match d {
-        Direction::Read => 0,
-        Direction::Write => 1,
     }
 }
 
@@ -224,7 +217,7 @@ impl Registration {
         self.check_deadline(direction)?;
         match self.io.poll_ready(direction, cx) {
             Poll::Ready(r) => Poll::Ready(r),
-            Poll::Pending => match self.arm_deadline(direction) {
+            Poll::Pending => match self.deadline_passed(direction) {
                 Some(e) => Poll::Ready(Err(e)),
                 None => Poll::Pending,
             },
@@ -244,7 +237,7 @@ impl Registration {
 
     /// The deadline of one direction.
     pub fn deadline(&self, direction: Direction) -> Option<Instant> {
-        self.deadlines.get()?.lock(dir_index(direction)).at
+        self.deadlines.get()?.lock(direction.index()).at
     }
 
     /// `Err(TimedOut)` if the deadline of `direction` has passed (Go's `prepareRead`): call it
@@ -259,7 +252,7 @@ impl Registration {
 
     /// About to park (the waker is stored): `Some` if the deadline passed meanwhile. Otherwise
     /// its timer, armed since `set_deadline`, wakes the direction's waiters when it fires.
-    fn arm_deadline(&self, direction: Direction) -> Option<io::Error> {
+    fn deadline_passed(&self, direction: Direction) -> Option<io::Error> {
         self.io
             .deadline_expired(direction)
             .then(|| timed_out(direction))
@@ -472,7 +465,7 @@ mod loom_tests {
     }
 
     /// The timer publishes `expired` and then wakes the direction's waiters (`Deadlines::fired`);
-    /// the task stores its waker (`poll_ready`) and then reads `expired` (`arm_deadline`).
+    /// the task stores its waker (`poll_ready`) and then reads `expired` (`deadline_passed`).
     /// Whatever the interleaving, the task either sees the expiry or is woken: it never sleeps
     /// through its deadline.
     #[test]

@@ -54,7 +54,8 @@ pub enum Direction {
 }
 
 impl Direction {
-    fn index(self) -> usize {
+    /// 0 for `Read`, 1 for `Write`: the slot of per-direction state.
+    pub(crate) fn index(self) -> usize {
         match self {
             Direction::Read => 0,
             Direction::Write => 1,
