@@ -12,7 +12,7 @@ use std::task::{Context, Poll, Waker};
 
 use futures_task::{waker_ref, ArcWake};
 
-use super::state::{Idle, Notify, Run, State};
+use super::state::{Notify, Run, State, ToIdle};
 use super::{Id, JoinError};
 use crate::loom::{Mutex, UnsafeCell};
 use crate::scheduler::Shared;
@@ -194,8 +194,8 @@ where
             }
             Run::Poll => match self.poll_future() {
                 Ok(Poll::Pending) => match self.state.transition_to_idle() {
-                    Idle::Idle => None,
-                    Idle::Resubmit => Some(self),
+                    ToIdle::Idle => None,
+                    ToIdle::Resubmit => Some(self),
                 },
                 Ok(Poll::Ready(out)) => {
                     // Drop the finished future before storing the output.

@@ -59,7 +59,7 @@ pub(crate) enum Run {
 
 /// What the runner must do after a poll that returned `Pending`.
 #[derive(Debug, PartialEq, Eq)]
-pub(crate) enum Idle {
+pub(crate) enum ToIdle {
     /// Nobody woke it: leave it idle until a waker fires.
     Idle,
     /// It was woken (or aborted) during the poll: put it back on a run queue.
@@ -109,11 +109,11 @@ impl State {
         }
     }
 
-    pub(crate) fn transition_to_idle(&self) -> Idle {
+    pub(crate) fn transition_to_idle(&self) -> ToIdle {
         let prev = self.update(|s| Some(s & !RUNNING));
         match prev {
-            Ok(prev) if prev & NOTIFIED != 0 => Idle::Resubmit,
-            _ => Idle::Idle,
+            Ok(prev) if prev & NOTIFIED != 0 => ToIdle::Resubmit,
+            _ => ToIdle::Idle,
         }
     }
 
@@ -172,7 +172,7 @@ mod loom_tests {
                     c2.fetch_add(1, SeqCst);
                 }
             });
-            if state.transition_to_idle() == Idle::Resubmit {
+            if state.transition_to_idle() == ToIdle::Resubmit {
                 submits.fetch_add(1, SeqCst);
             }
             waker.join().unwrap();
@@ -202,7 +202,7 @@ mod loom_tests {
                 .collect();
             // The runner: finish the first poll, then run every submission it owes or finds.
             let mut owed = 0;
-            if state.transition_to_idle() == Idle::Resubmit {
+            if state.transition_to_idle() == ToIdle::Resubmit {
                 owed += 1;
             }
             for w in wakers {
@@ -214,7 +214,7 @@ mod loom_tests {
                 assert_eq!(state.transition_to_running(), Run::Poll);
                 assert_eq!(running.fetch_add(1, SeqCst), 0);
                 running.fetch_sub(1, SeqCst);
-                if state.transition_to_idle() == Idle::Resubmit {
+                if state.transition_to_idle() == ToIdle::Resubmit {
                     owed += 1;
                 }
             }
@@ -252,7 +252,7 @@ mod loom_tests {
         loom::model(|| {
             let state = Arc::new(State::new());
             assert_eq!(state.transition_to_running(), Run::Poll);
-            assert_eq!(state.transition_to_idle(), Idle::Idle);
+            assert_eq!(state.transition_to_idle(), ToIdle::Idle);
             let s2 = state.clone();
             let waker = loom::thread::spawn(move || s2.transition_to_notified());
             let claimed = state.transition_to_shutdown();
